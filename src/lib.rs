@@ -1,0 +1,18 @@
+//! routeflow: turns a distributor's monthly route plan into optimized daily routes.
+//!
+//! Data flows source → plan → sink:
+//! - [`source`]: the five contract tables as DataFusion table providers (files now, SQL Server next),
+//!   cast to the canonical types of [`schema`];
+//! - [`plan`]: the SQL stages of `plans/` as views in one `SessionContext`, plus the top-up allocation
+//!   and the sequencing window function;
+//! - [`sink`]: the result table written through a DataFusion `DataSink`.
+//!
+//! [`run`] wires them together for a batch run and produces the [`summary`].
+
+pub mod generate;
+pub mod plan;
+pub mod run;
+pub mod schema;
+pub mod sink;
+pub mod source;
+pub mod summary;

@@ -1,0 +1,269 @@
+//! The `routeflow` command line: `run`, `explain` and `generate`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+use datafusion::error::DataFusionError;
+use routeflow::generate::{self, GenerateOptions, Scale};
+use routeflow::plan::sequence::SequenceMode;
+use routeflow::plan::{self, PlanOptions};
+use routeflow::run::{self, RunConfig};
+use routeflow::source::file::FileSource;
+use routeflow::source::location::Location;
+use routeflow::summary::Filters;
+use tracing::{error, info};
+
+/// Turns a monthly route plan into optimized daily routes.
+#[derive(Parser, Debug)]
+#[command(name = "routeflow", version, about, long_about = None)]
+struct Cli {
+    /// More log output (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Only warnings and errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the optimizer: read the plan, top up, sequence, write the result and run_summary.json.
+    ///
+    /// Example: routeflow run --input fixtures/small --output out/
+    Run(RunArgs),
+    /// Print the logical and physical plan of a stage (default: the output table).
+    ///
+    /// Example: routeflow explain --view route_stops
+    Explain(ExplainArgs),
+    /// Write synthetic input tables (clustered Philippine stores) as Parquet.
+    ///
+    /// Example: routeflow generate --scale national --seed 7 --output /tmp/national
+    Generate(GenerateArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct InputArgs {
+    /// Directory or URL holding the five tables (<Table>.parquet, <Table>.csv or <Table>/).
+    #[arg(long, default_value = "fixtures/small")]
+    input: String,
+    /// Only these distributors (repeatable).
+    #[arg(long = "distributor-id", value_name = "ID")]
+    distributor_ids: Vec<String>,
+    /// Only the first N routes in (DistributorID, AgentID, RouteDate) order.
+    #[arg(long, value_name = "N")]
+    limit_routes: Option<usize>,
+    /// Parallel partitions (default: number of cores).
+    #[arg(long, value_name = "N")]
+    concurrency: Option<usize>,
+}
+
+#[derive(Args, Debug, Clone)]
+struct PlanArgs {
+    /// Depot latitude for every route (overrides distributors; needs --start-lon).
+    #[arg(long, requires = "start_lon", allow_hyphen_values = true)]
+    start_lat: Option<f64>,
+    /// Depot longitude for every route (needs --start-lat).
+    #[arg(long, requires = "start_lat", allow_hyphen_values = true)]
+    start_lon: Option<f64>,
+    /// Routes with fewer distinct stops are topped up with prospects to this many.
+    #[arg(long, default_value_t = 60)]
+    target_stops: u32,
+    /// Radius of the second top-up stage around the route centroid, in km.
+    #[arg(long, default_value_t = 5.0)]
+    max_distance_km: f64,
+    /// StopNo of stops without coordinates (at least N + 1).
+    #[arg(long, default_value_t = 100)]
+    no_coords_stop: i32,
+    /// Path construction.
+    #[arg(long, value_enum, default_value_t = SequenceMode::Improved)]
+    sequence: SequenceMode,
+}
+
+impl PlanArgs {
+    fn options(&self) -> PlanOptions {
+        PlanOptions {
+            target_stops: self.target_stops,
+            max_distance_km: self.max_distance_km,
+            no_coords_stop: self.no_coords_stop,
+            start: self.start_lat.zip(self.start_lon),
+            sequence: self.sequence,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    plan: PlanArgs,
+    /// Directory or URL for the result (<output>/MonthlyRoutePlan_temp/) and run_summary.json.
+    #[arg(long, default_value = "out")]
+    output: String,
+    /// Compute and report, write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the summary as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct ExplainArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    plan: PlanArgs,
+    /// The view or table to explain.
+    #[arg(long, default_value = "route_plan")]
+    view: String,
+}
+
+#[derive(Args, Debug)]
+struct GenerateArgs {
+    #[arg(long, value_parser = clap::value_parser!(Scale), default_value = "small")]
+    scale: Scale,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Multiply the number of distributors (for scaling benchmarks).
+    #[arg(long, default_value_t = 1)]
+    factor: u32,
+    /// Local directory to write <Table>.parquet files into.
+    #[arg(long)]
+    output: PathBuf,
+}
+
+/// Exit codes: 0 success, 1 failure, 3 bad configuration or input.
+const EXIT_FAILURE: u8 = 1;
+const EXIT_BAD_INPUT: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("cannot start the runtime: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = exit_code(&e);
+            error!("{}", one_line(&e));
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn exit_code(e: &anyhow::Error) -> u8 {
+    match e
+        .downcast_ref::<DataFusionError>()
+        .map(DataFusionError::find_root)
+    {
+        Some(
+            DataFusionError::Configuration(_) | DataFusionError::Plan(_) | DataFusionError::SchemaError(..),
+        ) => EXIT_BAD_INPUT,
+        _ => EXIT_FAILURE,
+    }
+}
+
+/// The error and its causes on one line, for logs read the morning after.
+fn one_line(e: &anyhow::Error) -> String {
+    e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
+}
+
+fn concurrency(n: Option<usize>) -> usize {
+    n.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Run(args) => {
+            let config = RunConfig {
+                input: args.input.input.clone(),
+                output: args.output.clone(),
+                dry_run: args.dry_run,
+                distributor_ids: args.input.distributor_ids.clone(),
+                limit_routes: args.input.limit_routes,
+                concurrency: concurrency(args.input.concurrency),
+                plan: args.plan.options(),
+            };
+            let summary = run::run(&config).await?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                println!(
+                    "routeflow run {}",
+                    if config.dry_run {
+                        "(dry run, nothing written)"
+                    } else {
+                        ""
+                    }
+                );
+                print!("{}", summary.to_text());
+                if let Some(out) = &summary.output {
+                    println!("  {:<34} {out}", "output");
+                }
+            }
+            Ok(())
+        }
+        Command::Explain(args) => {
+            let options = args.plan.options();
+            options.validate()?;
+            let ctx = run::session(concurrency(args.input.concurrency));
+            let source = FileSource::new(Location::resolve(&ctx, &args.input.input)?);
+            let filters = Filters {
+                distributor_ids: args.input.distributor_ids.clone(),
+                limit_routes: args.input.limit_routes,
+            };
+            run::register_sources(&ctx, &source, &filters).await?;
+            plan::register(&ctx, &options, false, |_| {}).await?;
+            let df = ctx.table(args.view.as_str()).await?;
+            let explained = df.explain(false, false)?.collect().await?;
+            println!("{}", arrow::util::pretty::pretty_format_batches(&explained)?);
+            Ok(())
+        }
+        Command::Generate(args) => {
+            let started = Instant::now();
+            let opts = GenerateOptions {
+                scale: args.scale,
+                seed: args.seed,
+                factor: args.factor,
+            };
+            let tables = generate::generate(&opts);
+            generate::write_parquet_dir(&args.output, &tables).map_err(|e| anyhow::anyhow!("{e}"))?;
+            for (name, batches) in &tables {
+                let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+                info!(table = name, rows, "written");
+            }
+            info!(
+                output = %args.output.display(),
+                seconds = started.elapsed().as_secs_f64(),
+                "generated"
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The plan: the SQL stages of `plans/` registered as views in one `SessionContext`, plus the two
+//! operators SQL cannot express (the top-up allocation and route sequencing).
+//!
+//! Data flows lookup → enrich → routes → candidates → topup → sequence → route_plan. Every name is a
+//! view (or table) of the context, so analysts can query any stage with the same names.
+
+pub mod geo;
+pub mod options;
+pub mod sequence;
+pub mod topup;
+pub mod topup_exec;
+pub mod tsp;
+
+use std::sync::Arc;
+
+use datafusion::datasource::MemTable;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::prelude::SessionContext;
+
+pub use options::PlanOptions;
+
+/// One stage: a file of `plans/` and the views it creates.
+pub struct Stage {
+    pub name: &'static str,
+    pub sql: &'static str,
+    /// Views worth materialising in a batch run because later stages read them more than once.
+    pub materialize: &'static [&'static str],
+}
+
+/// The stages in order. `topup` sits between candidates and sequence and is built in Rust.
+pub const STAGES: &[Stage] = &[
+    Stage {
+        name: "lookup",
+        sql: include_str!("../../plans/lookup.sql"),
+        materialize: &[],
+    },
+    Stage {
+        name: "enrich",
+        sql: include_str!("../../plans/enrich.sql"),
+        materialize: &["plan_stops"],
+    },
+    Stage {
+        name: "routes",
+        sql: include_str!("../../plans/routes.sql"),
+        materialize: &["routes"],
+    },
+    Stage {
+        name: "candidates",
+        sql: include_str!("../../plans/candidates.sql"),
+        materialize: &[],
+    },
+    Stage {
+        name: "sequence",
+        sql: include_str!("../../plans/sequence.sql"),
+        materialize: &["route_stops"],
+    },
+    Stage {
+        name: "route_plan",
+        sql: include_str!("../../plans/route_plan.sql"),
+        materialize: &[],
+    },
+];
+
+/// Registers the UDFs, the run options and every stage on `ctx`, whose source tables must already be
+/// registered. With `materialize`, the views listed by each stage are computed once and replaced by
+/// in-memory tables before later stages are planned (a batch run); without it every stage stays a lazy
+/// view (analysts and `explain`). `on_stage` is called after each stage, for timing and progress.
+pub async fn register(
+    ctx: &SessionContext,
+    options: &PlanOptions,
+    materialize: bool,
+    mut on_stage: impl FnMut(&str),
+) -> Result<()> {
+    for udf in geo::udfs() {
+        ctx.register_udf(udf);
+    }
+    ctx.register_udwf(sequence::SequenceStops::udwf(
+        options.sequence,
+        options.no_coords_stop,
+    ));
+    ctx.register_batch("run_options", options.to_batch()?)?;
+    for stage in STAGES {
+        if stage.name == "sequence" {
+            let topup = topup_exec::TopUpTable::new(ctx, options.max_distance_km).await?;
+            ctx.register_table("topup", Arc::new(topup))?;
+            if materialize {
+                materialize_table(ctx, "topup").await?;
+            }
+            on_stage("topup");
+        }
+        for statement in statements(stage.sql) {
+            ctx.sql(statement)
+                .await
+                .map_err(|e| DataFusionError::Plan(format!("plans/{}.sql: {e}", stage.name)))?;
+        }
+        if materialize {
+            for view in stage.materialize {
+                materialize_table(ctx, view).await?;
+            }
+        }
+        on_stage(stage.name);
+    }
+    Ok(())
+}
+
+/// Computes `name` once and re-registers it as an in-memory table under the same name.
+async fn materialize_table(ctx: &SessionContext, name: &str) -> Result<()> {
+    let df = ctx.table(name).await?;
+    let schema = df.schema().inner().clone();
+    let partitions = df.collect_partitioned().await?;
+    ctx.deregister_table(name)?;
+    ctx.register_table(name, Arc::new(MemTable::try_new(schema, partitions)?))?;
+    Ok(())
+}
+
+/// Splits a plan file into statements: on `;` at the end of a line, ignoring comment-only chunks.
+pub fn statements(sql: &str) -> impl Iterator<Item = &str> {
+    sql.split(";\n")
+        .map(str::trim)
+        .map(|s| s.trim_end_matches(';'))
+        .filter(|s| {
+            s.lines()
+                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--"))
+        })
+}
+
+/// Names of the views created by the stages (plus `topup`), in order: the catalog analysts see.
+pub fn stage_views() -> Vec<String> {
+    let mut names = Vec::new();
+    for stage in STAGES {
+        if stage.name == "sequence" {
+            names.push("topup".to_string());
+        }
+        for statement in statements(stage.sql) {
+            let mut words = statement
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("--"))
+                .flat_map(str::split_whitespace);
+            if words.by_ref().any(|w| w.eq_ignore_ascii_case("VIEW"))
+                && let Some(name) = words.next()
+            {
+                names.push(name.to_string());
+            }
+        }
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stage_parses_into_views() {
+        let views = stage_views();
+        for expected in [
+            "customer_first",
+            "plan_stops",
+            "routes",
+            "eligible_prospects",
+            "topup",
+            "route_stops",
+            "route_plan",
+        ] {
+            assert!(
+                views.iter().any(|v| v == expected),
+                "{expected} missing from {views:?}"
+            );
+        }
+    }
+}

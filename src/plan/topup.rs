@@ -1,0 +1,447 @@
+//! Prospect top-up (contract rule 4): the greedy allocation of eligible prospects to short routes.
+//!
+//! The contract defines the result as one pass over all (route, prospect) pairs of a stage in order of
+//! increasing distance to the route centroid (ties: route, then prospect), where a full route or an
+//! already given prospect skips the pair. Materialising every pair would be quadratic at national
+//! scale (thousands of prospects lie within 5 km of a city route), so this module produces the same
+//! result lazily: each route keeps a cursor over its own candidates sorted by (distance, prospect), and a
+//! heap merges the cursors in global order. A route only ever looks at the prefix of its list it needs,
+//! so each cursor sorts a short prefix and widens to the full list only when that prefix runs out.
+//! Stage 1 candidates come from a barangay index, stage 2 candidates from a uniform grid whose cells
+//! are at least the radius wide, so a 3×3 block of cells holds every prospect within the radius.
+//!
+//! Inputs are indexed so that plain integer order is the contract's tie order: routes by route key,
+//! prospects by `tdlinx`.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+
+use super::geo::haversine_km;
+
+/// A route that is short of the target.
+#[derive(Debug, Clone)]
+pub struct ShortRoute {
+    /// Mean of the route's customer stops with valid coordinates; `None` when it has none.
+    pub centroid: Option<(f64, f64)>,
+    /// How many prospects it may still take.
+    pub need: usize,
+    /// Barangay codes of its customers, as indices into the code table (trimmed, never blank).
+    pub barangays: Vec<u32>,
+}
+
+/// An eligible prospect (valid coordinates, never visited, not a customer, not already planned).
+#[derive(Debug, Clone)]
+pub struct Prospect {
+    pub lat: f64,
+    pub lon: f64,
+    pub barangay: Option<u32>,
+}
+
+/// Which stage gave a prospect to a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Barangay,
+    Radius,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Barangay => "barangay",
+            Stage::Radius => "radius",
+        }
+    }
+}
+
+/// One prospect given to one route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    pub route: usize,
+    pub prospect: usize,
+    pub stage: Stage,
+    /// Distance to the route centroid; `None` for a route without one.
+    pub distance_km: Option<f64>,
+}
+
+/// Runs both stages and returns the assignments in the order they were made.
+pub fn allocate(routes: &[ShortRoute], prospects: &[Prospect], radius_km: f64) -> Vec<Assignment> {
+    let mut state = State {
+        need: routes.iter().map(|r| r.need).collect(),
+        given: vec![false; prospects.len()],
+        out: Vec::new(),
+    };
+    let by_barangay = barangay_index(prospects);
+    let barangay_candidates = |r: usize, out: &mut Vec<u32>| {
+        for code in &routes[r].barangays {
+            if let Some(ps) = by_barangay.get(code) {
+                out.extend_from_slice(ps);
+            }
+        }
+    };
+    state.run_stage(routes, prospects, Stage::Barangay, &barangay_candidates);
+    if radius_km > 0.0 && radius_km.is_finite() {
+        let grid = Grid::new(prospects, radius_km);
+        let radius_candidates = |r: usize, out: &mut Vec<u32>| {
+            if let Some((lat, lon)) = routes[r].centroid {
+                grid.within(prospects, lat, lon, radius_km, out);
+            }
+        };
+        state.run_stage(routes, prospects, Stage::Radius, &radius_candidates);
+    }
+    state.out
+}
+
+fn barangay_index(prospects: &[Prospect]) -> HashMap<u32, Vec<u32>> {
+    let mut index: HashMap<u32, Vec<u32>> = HashMap::new();
+    for (i, p) in prospects.iter().enumerate() {
+        if let Some(code) = p.barangay {
+            index.entry(code).or_default().push(i as u32);
+        }
+    }
+    index
+}
+
+struct State {
+    need: Vec<usize>,
+    given: Vec<bool>,
+    out: Vec<Assignment>,
+}
+
+/// A route's candidates of one stage, sorted by (distance, prospect), materialised a prefix at a time.
+struct Cursor {
+    list: Vec<(f64, u32)>,
+    pos: usize,
+    /// The list holds only the smallest `list.len()` candidates of more.
+    truncated: bool,
+}
+
+/// Heap entry: the next candidate of one route. Ordered so the smallest (distance, route, prospect)
+/// pops first from Rust's max-heap.
+#[derive(PartialEq)]
+struct Next {
+    distance: f64,
+    route: usize,
+    prospect: u32,
+}
+
+impl Eq for Next {}
+
+impl Ord for Next {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .distance
+            .total_cmp(&self.distance)
+            .then(other.route.cmp(&self.route))
+            .then(other.prospect.cmp(&self.prospect))
+    }
+}
+
+impl PartialOrd for Next {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+fn by_distance_then_prospect(a: &(f64, u32), b: &(f64, u32)) -> Ordering {
+    a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))
+}
+
+impl State {
+    /// One stage: routes with a centroid in global distance order, then routes without one in route
+    /// order with their candidates by prospect.
+    fn run_stage(
+        &mut self,
+        routes: &[ShortRoute],
+        prospects: &[Prospect],
+        stage: Stage,
+        candidates: &dyn Fn(usize, &mut Vec<u32>),
+    ) {
+        let mut cursors: HashMap<usize, Cursor> = HashMap::new();
+        let mut heap = BinaryHeap::new();
+        let mut scratch = Vec::new();
+        for (r, route) in routes.iter().enumerate() {
+            let Some(centroid) = route.centroid else { continue };
+            if self.need[r] == 0 {
+                continue;
+            }
+            let cursor = self.open_cursor(r, centroid, prospects, candidates, &mut scratch, 0);
+            if let Some(&(distance, prospect)) = cursor.list.first() {
+                heap.push(Next {
+                    distance,
+                    route: r,
+                    prospect,
+                });
+                cursors.insert(r, cursor);
+            }
+        }
+        while let Some(Next {
+            distance,
+            route: r,
+            prospect,
+        }) = heap.pop()
+        {
+            let p = prospect as usize;
+            if !self.given[p] {
+                self.given[p] = true;
+                self.need[r] -= 1;
+                self.out.push(Assignment {
+                    route: r,
+                    prospect: p,
+                    stage,
+                    distance_km: Some(distance),
+                });
+            }
+            if self.need[r] == 0 {
+                cursors.remove(&r);
+                continue;
+            }
+            let centroid = routes[r].centroid.expect("routes in the heap have a centroid");
+            let cursor = cursors.get_mut(&r).expect("cursor of a route in the heap");
+            cursor.pos += 1;
+            if cursor.pos == cursor.list.len() && cursor.truncated {
+                let skip = cursor.list.len();
+                *cursor = self.open_cursor(r, centroid, prospects, candidates, &mut scratch, skip);
+            }
+            match cursor.list.get(cursor.pos) {
+                Some(&(distance, prospect)) => heap.push(Next {
+                    distance,
+                    route: r,
+                    prospect,
+                }),
+                None => {
+                    cursors.remove(&r);
+                }
+            }
+        }
+        // Pairs of routes without a centroid have no distance: after all others, by route then prospect.
+        for (r, route) in routes.iter().enumerate() {
+            if route.centroid.is_some() || self.need[r] == 0 {
+                continue;
+            }
+            scratch.clear();
+            candidates(r, &mut scratch);
+            scratch.sort_unstable();
+            scratch.dedup();
+            for &p in &scratch {
+                if self.need[r] == 0 {
+                    break;
+                }
+                let p = p as usize;
+                if !self.given[p] {
+                    self.given[p] = true;
+                    self.need[r] -= 1;
+                    self.out.push(Assignment {
+                        route: r,
+                        prospect: p,
+                        stage,
+                        distance_km: None,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Builds a cursor over route `r`'s candidates not yet given, sorted, starting after the first
+    /// `skip` of the full sorted list (those were already consumed from a shorter prefix).
+    fn open_cursor(
+        &self,
+        r: usize,
+        centroid: (f64, f64),
+        prospects: &[Prospect],
+        candidates: &dyn Fn(usize, &mut Vec<u32>),
+        scratch: &mut Vec<u32>,
+        skip: usize,
+    ) -> Cursor {
+        scratch.clear();
+        candidates(r, scratch);
+        scratch.sort_unstable();
+        scratch.dedup();
+        let mut list: Vec<(f64, u32)> = scratch
+            .iter()
+            .map(|&p| {
+                let q = &prospects[p as usize];
+                (haversine_km(centroid.0, centroid.1, q.lat, q.lon), p)
+            })
+            .collect();
+        if skip > 0 {
+            // Widening: the full list, in order; the consumed prefix is skipped by position.
+            list.sort_unstable_by(by_distance_then_prospect);
+            return Cursor {
+                list,
+                pos: skip,
+                truncated: false,
+            };
+        }
+        // Given prospects are skipped lazily by the caller, so keep some slack beyond the need.
+        let keep = self.need[r] * 2 + 16;
+        let truncated = list.len() > keep;
+        if truncated {
+            list.select_nth_unstable_by(keep, by_distance_then_prospect);
+            list.truncate(keep);
+        }
+        list.sort_unstable_by(by_distance_then_prospect);
+        Cursor {
+            list,
+            pos: 0,
+            truncated,
+        }
+    }
+}
+
+/// Uniform grid over prospects with cells at least `radius_km` wide in both directions.
+struct Grid {
+    cell_lat: f64,
+    cell_lon: f64,
+    cells: HashMap<(i32, i32), Vec<u32>>,
+}
+
+impl Grid {
+    fn new(prospects: &[Prospect], radius_km: f64) -> Self {
+        // One degree of latitude is 111.19 km; a degree of longitude is at least 0.92 of that inside
+        // the service box (|lat| <= 21.5), and the haversine distance is never shorter than those arcs.
+        let cell_lat = radius_km / 110.0;
+        let cell_lon = radius_km / 100.0;
+        let mut cells: HashMap<(i32, i32), Vec<u32>> = HashMap::new();
+        for (i, p) in prospects.iter().enumerate() {
+            cells
+                .entry(Self::key(p.lat, p.lon, cell_lat, cell_lon))
+                .or_default()
+                .push(i as u32);
+        }
+        Self {
+            cell_lat,
+            cell_lon,
+            cells,
+        }
+    }
+
+    fn key(lat: f64, lon: f64, cell_lat: f64, cell_lon: f64) -> (i32, i32) {
+        ((lat / cell_lat).floor() as i32, (lon / cell_lon).floor() as i32)
+    }
+
+    /// Prospects within `radius_km` of (lat, lon).
+    fn within(&self, prospects: &[Prospect], lat: f64, lon: f64, radius_km: f64, out: &mut Vec<u32>) {
+        let (row, col) = Self::key(lat, lon, self.cell_lat, self.cell_lon);
+        for dr in -1..=1 {
+            for dc in -1..=1 {
+                if let Some(ps) = self.cells.get(&(row + dr, col + dc)) {
+                    out.extend(ps.iter().copied().filter(|&p| {
+                        let q = &prospects[p as usize];
+                        haversine_km(lat, lon, q.lat, q.lon) <= radius_km
+                    }));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The contract's definition, literally: every pair of the stage, sorted, one pass.
+    fn reference(
+        routes: &[ShortRoute],
+        prospects: &[Prospect],
+        radius_km: f64,
+    ) -> Vec<(usize, usize, Stage)> {
+        let mut need: Vec<usize> = routes.iter().map(|r| r.need).collect();
+        let mut given = vec![false; prospects.len()];
+        let mut out = Vec::new();
+        for stage in [Stage::Barangay, Stage::Radius] {
+            let mut pairs = Vec::new();
+            for (r, route) in routes.iter().enumerate() {
+                for (p, q) in prospects.iter().enumerate() {
+                    let d = route.centroid.map(|c| haversine_km(c.0, c.1, q.lat, q.lon));
+                    let ok = match stage {
+                        Stage::Barangay => q.barangay.is_some_and(|b| route.barangays.contains(&b)),
+                        Stage::Radius => d.is_some_and(|d| d <= radius_km),
+                    };
+                    if ok {
+                        pairs.push((d, r, p));
+                    }
+                }
+            }
+            pairs.sort_by(|a, b| match (a.0, b.0) {
+                (Some(x), Some(y)) => x.total_cmp(&y).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => a.1.cmp(&b.1).then(a.2.cmp(&b.2)),
+            });
+            for (_, r, p) in pairs {
+                if need[r] > 0 && !given[p] {
+                    need[r] -= 1;
+                    given[p] = true;
+                    out.push((r, p, stage));
+                }
+            }
+        }
+        out.sort_by_key(|a| (a.0, a.1));
+        out
+    }
+
+    fn rng(seed: &mut u64) -> f64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        (*seed >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    #[test]
+    fn matches_the_literal_definition_on_random_instances() {
+        let mut seed = 0x9E3779B97F4A7C15u64;
+        for _ in 0..60 {
+            let n_routes = 1 + (rng(&mut seed) * 12.0) as usize;
+            let n_prospects = (rng(&mut seed) * 300.0) as usize;
+            let prospects: Vec<Prospect> = (0..n_prospects)
+                .map(|_| Prospect {
+                    lat: 14.5 + rng(&mut seed) * 0.2,
+                    lon: 121.0 + rng(&mut seed) * 0.2,
+                    barangay: (rng(&mut seed) < 0.9).then(|| (rng(&mut seed) * 8.0) as u32),
+                })
+                .collect();
+            let routes: Vec<ShortRoute> = (0..n_routes)
+                .map(|_| ShortRoute {
+                    centroid: (rng(&mut seed) < 0.85)
+                        .then(|| (14.5 + rng(&mut seed) * 0.2, 121.0 + rng(&mut seed) * 0.2)),
+                    need: (rng(&mut seed) * 40.0) as usize,
+                    barangays: (0..(rng(&mut seed) * 3.0) as u32)
+                        .map(|_| (rng(&mut seed) * 8.0) as u32)
+                        .collect(),
+                })
+                .collect();
+            let radius = 1.0 + rng(&mut seed) * 6.0;
+            let mut got: Vec<_> = allocate(&routes, &prospects, radius)
+                .into_iter()
+                .map(|a| (a.route, a.prospect, a.stage))
+                .collect();
+            got.sort_by_key(|a| (a.0, a.1));
+            assert_eq!(got, reference(&routes, &prospects, radius));
+        }
+    }
+
+    #[test]
+    fn contested_prospect_goes_to_nearer_route() {
+        let prospects = vec![Prospect {
+            lat: 14.60,
+            lon: 121.00,
+            barangay: None,
+        }];
+        let routes = vec![
+            ShortRoute {
+                centroid: Some((14.63, 121.0)),
+                need: 1,
+                barangays: vec![],
+            },
+            ShortRoute {
+                centroid: Some((14.61, 121.0)),
+                need: 1,
+                barangays: vec![],
+            },
+        ];
+        let got = allocate(&routes, &prospects, 5.0);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].route, 1);
+        assert_eq!(got[0].stage, Stage::Radius);
+    }
+}

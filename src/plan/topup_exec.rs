@@ -1,0 +1,332 @@
+//! The top-up stage as a DataFusion table: `topup` holds the prospects added to short routes.
+//!
+//! [`TopUpTable`] is a `TableProvider` whose scan plans the three SQL views it depends on
+//! (`topup_routes`, `route_barangays`, `eligible_prospects`) and puts them under [`TopUpExec`], which
+//! collects them and runs the greedy allocation of [`super::topup`]. The allocation is global (routes
+//! compete for prospects), so it runs once, on one partition.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray, UInt32Array};
+use arrow::compute::{concat_batches, take};
+use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::datasource::TableType;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties, SendableRecordBatchStream,
+    collect,
+};
+use datafusion::prelude::SessionContext;
+
+use super::topup::{self, Prospect, ShortRoute};
+
+/// Columns of `topup`.
+pub fn topup_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("DistributorID", DataType::Utf8, true),
+        Field::new("AgentID", DataType::Utf8, true),
+        Field::new("RouteDate", DataType::Date32, true),
+        Field::new("CustNo", DataType::Utf8, true),
+        Field::new("Name", DataType::Utf8, true),
+        Field::new("latitude", DataType::Float64, true),
+        Field::new("longitude", DataType::Float64, true),
+        Field::new("stage", DataType::Utf8, false),
+        Field::new("distance_km", DataType::Float64, true),
+    ]))
+}
+
+/// The `topup` table: computed on scan from the views it depends on.
+#[derive(Debug)]
+pub struct TopUpTable {
+    routes: LogicalPlan,
+    barangays: LogicalPlan,
+    prospects: LogicalPlan,
+    radius_km: f64,
+}
+
+impl TopUpTable {
+    /// Looks up the input views in `ctx`; they must be registered first.
+    pub async fn new(ctx: &SessionContext, radius_km: f64) -> Result<Self> {
+        Ok(Self {
+            routes: ctx.table("topup_routes").await?.into_unoptimized_plan(),
+            barangays: ctx.table("route_barangays").await?.into_unoptimized_plan(),
+            prospects: ctx.table("eligible_prospects").await?.into_unoptimized_plan(),
+            radius_km,
+        })
+    }
+}
+
+#[async_trait]
+impl TableProvider for TopUpTable {
+    fn schema(&self) -> SchemaRef {
+        topup_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let exec = TopUpExec::new(
+            state.create_physical_plan(&self.routes).await?,
+            state.create_physical_plan(&self.barangays).await?,
+            state.create_physical_plan(&self.prospects).await?,
+            self.radius_km,
+        );
+        let exec: Arc<dyn ExecutionPlan> = Arc::new(exec);
+        match projection {
+            None => Ok(exec),
+            Some(p) => project(exec, p),
+        }
+    }
+}
+
+fn project(input: Arc<dyn ExecutionPlan>, projection: &[usize]) -> Result<Arc<dyn ExecutionPlan>> {
+    use datafusion::physical_expr::expressions::Column;
+    use datafusion::physical_plan::projection::ProjectionExec;
+    let schema = input.schema();
+    let exprs: Vec<(Arc<dyn PhysicalExpr>, String)> = projection
+        .iter()
+        .map(|&i| {
+            let name = schema.field(i).name().clone();
+            (Arc::new(Column::new(&name, i)) as Arc<dyn PhysicalExpr>, name)
+        })
+        .collect();
+    Ok(Arc::new(ProjectionExec::try_new(exprs, input)?))
+}
+
+/// Runs the allocation over its three collected inputs.
+#[derive(Debug)]
+pub struct TopUpExec {
+    routes: Arc<dyn ExecutionPlan>,
+    barangays: Arc<dyn ExecutionPlan>,
+    prospects: Arc<dyn ExecutionPlan>,
+    radius_km: f64,
+    properties: Arc<PlanProperties>,
+}
+
+impl TopUpExec {
+    fn new(
+        routes: Arc<dyn ExecutionPlan>,
+        barangays: Arc<dyn ExecutionPlan>,
+        prospects: Arc<dyn ExecutionPlan>,
+        radius_km: f64,
+    ) -> Self {
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(topup_schema()),
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Final,
+            Boundedness::Bounded,
+        ));
+        Self {
+            routes,
+            barangays,
+            prospects,
+            radius_km,
+            properties,
+        }
+    }
+}
+
+impl DisplayAs for TopUpExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "TopUpExec: greedy by distance, radius_km={}", self.radius_km)
+    }
+}
+
+impl ExecutionPlan for TopUpExec {
+    fn name(&self) -> &str {
+        "TopUpExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.routes, &self.barangays, &self.prospects]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let [routes, barangays, prospects]: [Arc<dyn ExecutionPlan>; 3] = children
+            .try_into()
+            .map_err(|_| DataFusionError::Internal("TopUpExec has three children".into()))?;
+        Ok(Arc::new(TopUpExec::new(
+            routes,
+            barangays,
+            prospects,
+            self.radius_km,
+        )))
+    }
+
+    fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        if partition != 0 {
+            return Err(DataFusionError::Internal(format!(
+                "TopUpExec has one partition, not {partition}"
+            )));
+        }
+        let routes = Arc::clone(&self.routes);
+        let barangays = Arc::clone(&self.barangays);
+        let prospects = Arc::clone(&self.prospects);
+        let radius_km = self.radius_km;
+        let stream = futures::stream::once(async move {
+            let (routes, barangays, prospects) = futures::try_join!(
+                collect_one(routes, Arc::clone(&context)),
+                collect_one(barangays, Arc::clone(&context)),
+                collect_one(prospects, context),
+            )?;
+            tokio::task::spawn_blocking(move || run(&routes, &barangays, &prospects, radius_km))
+                .await
+                .map_err(|e| DataFusionError::Execution(format!("top-up task failed: {e}")))?
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(topup_schema(), stream)))
+    }
+}
+
+async fn collect_one(plan: Arc<dyn ExecutionPlan>, context: Arc<TaskContext>) -> Result<RecordBatch> {
+    let schema = plan.schema();
+    let batches = collect(plan, context).await?;
+    Ok(concat_batches(&schema, &batches)?)
+}
+
+fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
+    batch
+        .column_by_name(name)
+        .ok_or_else(|| DataFusionError::Internal(format!("top-up input lacks column {name}")))
+}
+
+/// A column cast to the type the allocator reads, so the views may widen or narrow types freely.
+fn typed(batch: &RecordBatch, name: &str, data_type: &DataType) -> Result<ArrayRef> {
+    Ok(arrow::compute::cast(column(batch, name)?, data_type)?)
+}
+
+/// Builds the allocator's inputs from the collected views, allocates, and builds the `topup` batch.
+///
+/// Routes are put in `route_idx` order (route key order) and prospects in `tdlinx` order, because
+/// DataFusion gathers partitions in no particular order and the allocator's ties depend on both.
+fn run(
+    routes: &RecordBatch,
+    barangays: &RecordBatch,
+    prospects: &RecordBatch,
+    radius_km: f64,
+) -> Result<RecordBatch> {
+    let order = arrow::compute::sort_to_indices(column(routes, "route_idx")?, None, None)?;
+    let routes = take_batch(routes, &order)?;
+    let order = arrow::compute::sort_to_indices(column(prospects, "tdlinx")?, None, None)?;
+    let prospects = take_batch(&prospects.clone(), &order)?;
+
+    let route_idx = typed(&routes, "route_idx", &DataType::Int64)?;
+    let route_idx = route_idx.as_primitive::<Int64Type>();
+    let position: HashMap<i64, usize> = route_idx
+        .values()
+        .iter()
+        .enumerate()
+        .map(|(i, &r)| (r, i))
+        .collect();
+    let (clat, clon) = (
+        typed(&routes, "centroid_lat", &DataType::Float64)?,
+        typed(&routes, "centroid_lon", &DataType::Float64)?,
+    );
+    let (clat, clon) = (
+        clat.as_primitive::<Float64Type>(),
+        clon.as_primitive::<Float64Type>(),
+    );
+    let need = typed(&routes, "need", &DataType::Int64)?;
+    let need = need.as_primitive::<Int64Type>();
+    let mut short: Vec<ShortRoute> = (0..routes.num_rows())
+        .map(|i| ShortRoute {
+            centroid: (clat.is_valid(i) && clon.is_valid(i)).then(|| (clat.value(i), clon.value(i))),
+            need: need.value(i).max(0) as usize,
+            barangays: Vec::new(),
+        })
+        .collect();
+
+    let mut codes: HashMap<String, u32> = HashMap::new();
+    let b_route = typed(barangays, "route_idx", &DataType::Int64)?;
+    let b_route = b_route.as_primitive::<Int64Type>();
+    let b_code = typed(barangays, "code", &DataType::Utf8)?;
+    let b_code = b_code.as_string::<i32>();
+    for i in 0..barangays.num_rows() {
+        if let (Some(&r), true) = (position.get(&b_route.value(i)), b_code.is_valid(i)) {
+            let next = codes.len() as u32;
+            let id = *codes.entry(b_code.value(i).to_string()).or_insert(next);
+            short[r].barangays.push(id);
+        }
+    }
+    let (plat, plon) = (
+        typed(&prospects, "latitude", &DataType::Float64)?,
+        typed(&prospects, "longitude", &DataType::Float64)?,
+    );
+    let (plat, plon) = (
+        plat.as_primitive::<Float64Type>(),
+        plon.as_primitive::<Float64Type>(),
+    );
+    let pcode = typed(&prospects, "barangay", &DataType::Utf8)?;
+    let pcode = pcode.as_string::<i32>();
+    let candidates: Vec<Prospect> = (0..prospects.num_rows())
+        .map(|i| Prospect {
+            lat: plat.value(i),
+            lon: plon.value(i),
+            barangay: pcode
+                .is_valid(i)
+                .then(|| codes.get(pcode.value(i)).copied())
+                .flatten(),
+        })
+        .collect();
+
+    let assigned = topup::allocate(&short, &candidates, radius_km);
+    let r_idx = UInt32Array::from_iter_values(assigned.iter().map(|a| a.route as u32));
+    let p_idx = UInt32Array::from_iter_values(assigned.iter().map(|a| a.prospect as u32));
+    let take_col = |batch: &RecordBatch, name: &str, idx: &UInt32Array| -> Result<ArrayRef> {
+        Ok(take(column(batch, name)?, idx, None)?)
+    };
+    let columns: Vec<ArrayRef> = vec![
+        take_col(&routes, "DistributorID", &r_idx)?,
+        take_col(&routes, "AgentID", &r_idx)?,
+        take_col(&routes, "RouteDate", &r_idx)?,
+        take_col(&prospects, "tdlinx", &p_idx)?,
+        take_col(&prospects, "store_name_nielsen", &p_idx)?,
+        take_col(&prospects, "latitude", &p_idx)?,
+        take_col(&prospects, "longitude", &p_idx)?,
+        Arc::new(StringArray::from_iter_values(
+            assigned.iter().map(|a| a.stage.as_str()),
+        )),
+        Arc::new(assigned.iter().map(|a| a.distance_km).collect::<Float64Array>()),
+    ];
+    Ok(RecordBatch::try_new(topup_schema(), columns)?)
+}
+
+fn take_batch(batch: &RecordBatch, indices: &UInt32Array) -> Result<RecordBatch> {
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| take(c.as_ref(), indices, None))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(batch.schema(), columns)?)
+}

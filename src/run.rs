@@ -1,0 +1,199 @@
+//! A batch run: open the source, register and materialise the plan, write the result through the sink,
+//! and report. Everything is validated before any work starts.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use datafusion::common::TableReference;
+use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::{JoinType, ident, lit};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use object_store::{ObjectStoreExt, PutPayload};
+use tracing::info;
+
+use crate::plan::{self, PlanOptions};
+use crate::schema::{self, ROUTE_PLAN};
+use crate::sink::parquet::{ParquetDatasetSink, SinkTable};
+use crate::source::Source;
+use crate::source::file::FileSource;
+use crate::source::location::Location;
+use crate::summary::{self, Filters, Phase, RunSummary, Truncations};
+
+/// Name of the summary file written next to the output table.
+pub const SUMMARY_FILE: &str = "run_summary.json";
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub input: String,
+    /// Where to write; ignored by a dry run.
+    pub output: String,
+    pub dry_run: bool,
+    pub distributor_ids: Vec<String>,
+    pub limit_routes: Option<usize>,
+    pub concurrency: usize,
+    pub plan: PlanOptions,
+}
+
+/// A session sized for `concurrency` cores.
+pub fn session(concurrency: usize) -> SessionContext {
+    // Identifiers are kept as written (CustNo, MonthlyRoutePlan_temp), as SQL Server users expect.
+    let mut config = SessionConfig::new()
+        .with_target_partitions(concurrency.max(1))
+        .with_information_schema(true);
+    config.options_mut().sql_parser.enable_ident_normalization = false;
+    SessionContext::new_with_config(config)
+}
+
+/// Opens every input table of `source` (failing on the first missing table or column) and registers
+/// them on `ctx`, the plan table restricted by `filters`.
+pub async fn register_sources(ctx: &SessionContext, source: &dyn Source, filters: &Filters) -> Result<()> {
+    let mut providers = Vec::new();
+    for table in schema::INPUT_TABLES {
+        providers.push((table, source.table(table).await?));
+    }
+    for (table, provider) in providers {
+        if table != ROUTE_PLAN {
+            ctx.register_table(TableReference::bare(table), provider)?;
+            continue;
+        }
+        if filters.distributor_ids.is_empty() && filters.limit_routes.is_none() {
+            ctx.register_table(TableReference::bare(table), provider)?;
+            continue;
+        }
+        // Filters are expressions, never SQL text: the ids are user input.
+        let mut plan = ctx.read_table(provider)?;
+        if !filters.distributor_ids.is_empty() {
+            let ids = filters.distributor_ids.iter().map(|d| lit(d.as_str())).collect();
+            plan = plan.filter(ident("DistributorID").in_list(ids, false))?;
+        }
+        if let Some(n) = filters.limit_routes {
+            let keys = ["DistributorID", "AgentID", "RouteDate"];
+            let first = plan
+                .clone()
+                .filter(
+                    keys.iter()
+                        .map(|k| ident(*k).is_not_null())
+                        .fold(ident("CustNo").is_not_null(), |a, b| a.and(b)),
+                )?
+                .select_columns(&keys)?
+                .distinct()?
+                .sort(keys.iter().map(|k| ident(*k).sort(true, false)).collect())?
+                .limit(0, Some(n))?
+                .select(
+                    keys.iter()
+                        .map(|k| ident(*k).alias(format!("first_{k}")))
+                        .collect::<Vec<_>>(),
+                )?;
+            let on: Vec<_> = keys
+                .iter()
+                .map(|k| ident(*k).eq(ident(format!("first_{k}"))))
+                .collect();
+            plan = plan.join_on(first, JoinType::LeftSemi, on)?;
+        }
+        ctx.register_table(TableReference::bare(table), plan.into_view())?;
+    }
+    Ok(())
+}
+
+fn elapsed(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64()
+}
+
+/// Runs the whole job and returns its summary (also written as `run_summary.json` unless dry run).
+pub async fn run(config: &RunConfig) -> Result<RunSummary> {
+    config.plan.validate()?;
+    let started = Instant::now();
+    let started_at = summary::utc_rfc3339(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    );
+    let ctx = session(config.concurrency);
+    let filters = Filters {
+        distributor_ids: config.distributor_ids.clone(),
+        limit_routes: config.limit_routes,
+    };
+
+    let mut phases = Vec::new();
+    let mut mark = Instant::now();
+    let source = FileSource::new(Location::resolve(&ctx, &config.input)?);
+    let output = if config.dry_run {
+        None
+    } else {
+        Some(Location::resolve(&ctx, &config.output)?)
+    };
+    register_sources(&ctx, &source, &filters).await?;
+    phases.push(Phase {
+        name: "open".into(),
+        seconds: elapsed(mark),
+    });
+    info!(input = %config.input, "tables opened");
+
+    mark = Instant::now();
+    plan::register(&ctx, &config.plan, true, |stage| {
+        let seconds = elapsed(mark);
+        info!(stage, seconds, "stage done");
+        phases.push(Phase {
+            name: stage.to_string(),
+            seconds,
+        });
+        mark = Instant::now();
+    })
+    .await?;
+
+    let route_plan = ctx.table("route_plan").await?;
+    if let Some(location) = &output {
+        let schema = route_plan.schema().inner().clone();
+        let sink = ParquetDatasetSink::new(location, ROUTE_PLAN, schema, config.concurrency);
+        ctx.register_table("route_plan_output", Arc::new(SinkTable::new(Arc::new(sink))))?;
+        route_plan
+            .write_table("route_plan_output", DataFrameWriteOptions::new())
+            .await?;
+        phases.push(Phase {
+            name: "write".into(),
+            seconds: elapsed(mark),
+        });
+        info!(output = %location.display, "result written");
+    }
+
+    mark = Instant::now();
+    let figures = summary::data_figures(&ctx).await?;
+    phases.push(Phase {
+        name: "summary".into(),
+        seconds: elapsed(mark),
+    });
+    let total_seconds = elapsed(started);
+    let summary = RunSummary {
+        routeflow_version: env!("CARGO_PKG_VERSION"),
+        started_at,
+        input: config.input.clone(),
+        output: output.as_ref().map(|l| l.display.clone()),
+        dry_run: config.dry_run,
+        options: config.plan.clone(),
+        concurrency: config.concurrency,
+        filters,
+        routes_per_second: figures.routes.total as f64 / total_seconds.max(1e-9),
+        routes: figures.routes,
+        rows: figures.rows,
+        prospects_added: figures.prospects_added,
+        stops: figures.stops,
+        custype_rows: figures.custype_rows,
+        duplicates: figures.duplicates,
+        truncations: Truncations::default(),
+        distance_km: figures.distance_km,
+        depots: figures.depots,
+        phases,
+        total_seconds,
+    };
+    if let Some(location) = &output {
+        let json = serde_json::to_vec_pretty(&summary).map_err(|e| DataFusionError::External(Box::new(e)))?;
+        location
+            .store
+            .put(&location.child(SUMMARY_FILE), PutPayload::from(json))
+            .await?;
+    }
+    Ok(summary)
+}

@@ -1,0 +1,258 @@
+//! Mapping a stored table onto its canonical columns: find each contract column (case-insensitively,
+//! as SQL Server does), check it can be cast, and cast batch by batch while streaming.
+//!
+//! Shared by every source so files and databases give the plan exactly the same schema.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Int64Array, RecordBatch, RecordBatchOptions, new_null_array};
+use arrow::compute::{CastOptions, can_cast_types, cast_with_options};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::error::{DataFusionError, Result};
+
+use crate::schema::{self, ROUTE_PLAN, SOURCE_ORDINAL};
+
+/// Where an output column comes from.
+#[derive(Debug, Clone)]
+pub enum ColumnSource {
+    /// A stored column, cast to `target` when its type differs.
+    Stored { index: usize, target: DataType },
+    /// An optional contract column the table lacks (`custype`): all NULL.
+    Absent,
+    /// The row's position in source order.
+    Ordinal,
+}
+
+/// The output schema of one source table and how to build it from stored batches.
+#[derive(Debug, Clone)]
+pub struct TableLayout {
+    pub table: String,
+    pub schema: SchemaRef,
+    pub columns: Vec<ColumnSource>,
+}
+
+impl TableLayout {
+    /// Checks `stored` against the contract for `table` and plans the casts.
+    ///
+    /// The plan table keeps every stored column (extra columns are written back unchanged); the other
+    /// tables keep only the contract's columns. `origin` names the data in error messages.
+    pub fn new(table: &str, stored: &Schema, origin: &str) -> Result<Self> {
+        let contract =
+            schema::columns(table).ok_or_else(|| DataFusionError::Plan(format!("unknown table {table}")))?;
+        let find = |name: &str| {
+            stored
+                .fields()
+                .iter()
+                .position(|f| f.name().eq_ignore_ascii_case(name))
+        };
+        let mut fields = Vec::new();
+        let mut columns = Vec::new();
+        let mut missing = Vec::new();
+        for c in contract {
+            if find(c.name).is_none() && !c.optional {
+                missing.push(c.name);
+            }
+        }
+        if !missing.is_empty() {
+            return Err(DataFusionError::Plan(format!(
+                "table {table} in {origin} lacks column(s) {}; it has: {}",
+                missing.join(", "),
+                stored
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let push_contract = |c: &schema::Column,
+                             fields: &mut Vec<Field>,
+                             columns: &mut Vec<ColumnSource>|
+         -> Result<()> {
+            let target = c.data_type.arrow();
+            match find(c.name) {
+                Some(index) => {
+                    let from = stored.field(index).data_type();
+                    if !can_cast_types(from, &target) {
+                        return Err(DataFusionError::Plan(format!(
+                            "column {table}.{} in {origin} has type {from}, which cannot be read as {target}",
+                            c.name
+                        )));
+                    }
+                    columns.push(ColumnSource::Stored {
+                        index,
+                        target: target.clone(),
+                    });
+                }
+                None => columns.push(ColumnSource::Absent),
+            }
+            fields.push(Field::new(c.name, target, true));
+            Ok(())
+        };
+        if table == ROUTE_PLAN {
+            // Stored order, canonical names and types; absent optional columns appended.
+            for (index, f) in stored.fields().iter().enumerate() {
+                match contract.iter().find(|c| f.name().eq_ignore_ascii_case(c.name)) {
+                    Some(c) => push_contract(c, &mut fields, &mut columns)?,
+                    None => {
+                        columns.push(ColumnSource::Stored {
+                            index,
+                            target: f.data_type().clone(),
+                        });
+                        fields.push(f.as_ref().clone().with_nullable(true));
+                    }
+                }
+            }
+            for c in contract.iter().filter(|c| find(c.name).is_none()) {
+                push_contract(c, &mut fields, &mut columns)?;
+            }
+        } else {
+            for c in contract {
+                push_contract(c, &mut fields, &mut columns)?;
+            }
+        }
+        if find(SOURCE_ORDINAL).is_some() {
+            return Err(DataFusionError::Plan(format!(
+                "table {table} in {origin} has a column named {SOURCE_ORDINAL}, which routeflow reserves"
+            )));
+        }
+        fields.push(Field::new(SOURCE_ORDINAL, DataType::Int64, false));
+        columns.push(ColumnSource::Ordinal);
+        Ok(Self {
+            table: table.to_string(),
+            schema: Arc::new(Schema::new(fields)),
+            columns,
+        })
+    }
+
+    /// The stored column indices needed to produce the output columns `projection`.
+    pub fn stored_indices(&self, projection: &[usize]) -> Vec<usize> {
+        let mut idx: Vec<usize> = projection
+            .iter()
+            .filter_map(|&i| match &self.columns[i] {
+                ColumnSource::Stored { index, .. } => Some(*index),
+                _ => None,
+            })
+            .collect();
+        idx.sort_unstable();
+        idx.dedup();
+        idx
+    }
+
+    /// Builds the projected output batch from a stored batch that holds exactly the columns
+    /// `stored_indices(projection)` (in that order); `first_ordinal` is the source position of its
+    /// first row.
+    pub fn convert(
+        &self,
+        projection: &[usize],
+        projected_schema: &SchemaRef,
+        stored: &RecordBatch,
+        first_ordinal: i64,
+    ) -> Result<RecordBatch> {
+        let stored_idx = self.stored_indices(projection);
+        let rows = stored.num_rows();
+        let options = CastOptions {
+            safe: false,
+            ..Default::default()
+        };
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(projection.len());
+        for &i in projection {
+            let array = match &self.columns[i] {
+                ColumnSource::Stored { index, target } => {
+                    let pos = stored_idx.binary_search(index).expect("projected stored column");
+                    let a = stored.column(pos);
+                    if a.data_type() == target {
+                        Arc::clone(a)
+                    } else {
+                        cast_with_options(a, target, &options).map_err(|e| {
+                            DataFusionError::Execution(format!(
+                                "column {}.{}: cannot read a value as {target}: {e}",
+                                self.table,
+                                self.schema.field(i).name()
+                            ))
+                        })?
+                    }
+                }
+                ColumnSource::Absent => new_null_array(self.schema.field(i).data_type(), rows),
+                ColumnSource::Ordinal => Arc::new(Int64Array::from_iter_values(
+                    first_ordinal..first_ordinal + rows as i64,
+                )),
+            };
+            arrays.push(array);
+        }
+        let options = RecordBatchOptions::new().with_row_count(Some(rows));
+        Ok(RecordBatch::try_new_with_options(
+            Arc::clone(projected_schema),
+            arrays,
+            &options,
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Array, Float32Array, StringArray};
+
+    fn stored_customer() -> Schema {
+        Schema::new(vec![
+            Field::new("custno", DataType::LargeUtf8, true),
+            Field::new("latitude", DataType::Float32, true),
+            Field::new("longitude", DataType::Float32, true),
+            Field::new("address3", DataType::Utf8, true),
+            Field::new("extra", DataType::Utf8, true),
+        ])
+    }
+
+    #[test]
+    fn missing_column_is_named() {
+        let stored = Schema::new(vec![Field::new("CustNo", DataType::Utf8, true)]);
+        let err = TableLayout::new("customer", &stored, "dir")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("latitude, longitude, address3"), "{err}");
+    }
+
+    #[test]
+    fn casts_to_canonical_and_adds_ordinal() {
+        let layout = TableLayout::new("customer", &stored_customer(), "dir").unwrap();
+        let names: Vec<_> = layout.schema.fields().iter().map(|f| f.name().clone()).collect();
+        assert_eq!(
+            names,
+            ["CustNo", "latitude", "longitude", "address3", SOURCE_ORDINAL]
+        );
+        let projection = vec![0, 1, 4];
+        let projected = Arc::new(layout.schema.project(&projection).unwrap());
+        let stored = RecordBatch::try_new(
+            Arc::new(stored_customer().project(&[0, 1]).unwrap()),
+            vec![
+                Arc::new(arrow::array::LargeStringArray::from(vec![Some("A"), None])),
+                Arc::new(Float32Array::from(vec![Some(14.5), None])),
+            ],
+        )
+        .unwrap();
+        let out = layout.convert(&projection, &projected, &stored, 10).unwrap();
+        let cust = out.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!(cust.value(0), "A");
+        assert!(cust.is_null(1));
+        assert_eq!(out.column(1).data_type(), &DataType::Float64);
+        let ord = out.column(2).as_any().downcast_ref::<Int64Array>().unwrap();
+        assert_eq!(ord.values(), &[10, 11]);
+    }
+
+    #[test]
+    fn plan_keeps_extra_columns_and_adds_custype() {
+        let mut fields: Vec<Field> = schema::canonical_schema(ROUTE_PLAN)
+            .fields()
+            .iter()
+            .filter(|f| f.name() != "custype")
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields.insert(2, Field::new("Remarks", DataType::Utf8, true));
+        let layout = TableLayout::new(ROUTE_PLAN, &Schema::new(fields), "dir").unwrap();
+        let names: Vec<_> = layout.schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names[2], "Remarks");
+        assert_eq!(names[names.len() - 2], "custype");
+        assert!(matches!(layout.columns[names.len() - 2], ColumnSource::Absent));
+    }
+}
