@@ -1,0 +1,130 @@
+//! The command line as an operator uses it.
+
+use std::path::Path;
+use std::process::Command;
+
+fn routeflow() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_routeflow"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+#[test]
+fn run_on_the_fixtures_writes_the_table_and_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let status = routeflow()
+        .args(["-q", "run", "--output"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("routes per second"), "{text}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run_summary.json")).unwrap()).unwrap();
+    assert!(summary["routes"]["total"].as_u64().unwrap() > 0);
+    assert!(summary["distance_km"]["nearest_neighbor"].as_f64().unwrap() > 0.0);
+    for key in [
+        "rows",
+        "prospects_added",
+        "stops",
+        "custype_rows",
+        "duplicates",
+        "truncations",
+        "phases",
+        "routes_per_second",
+    ] {
+        assert!(summary.get(key).is_some(), "{key} missing");
+    }
+    let files: Vec<_> = std::fs::read_dir(out.join("MonthlyRoutePlan_temp"))
+        .unwrap()
+        .collect();
+    assert!(!files.is_empty());
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let status = routeflow()
+        .args(["-q", "run", "--dry-run", "--json", "--output"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(summary["dry_run"], true);
+    assert!(!Path::new(&out).exists());
+}
+
+#[test]
+fn bad_input_exits_3_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = routeflow()
+        .args(["run", "--input"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&status.stderr);
+    assert!(err.contains("table MonthlyRoutePlan_temp not found"), "{err}");
+
+    let status = routeflow()
+        .args(["run", "--dry-run", "--start-lat", "0", "--start-lon", "121"])
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(3));
+}
+
+#[test]
+fn explain_shows_the_operators() {
+    let status = routeflow().args(["-q", "explain"]).output().unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let text = String::from_utf8_lossy(&status.stdout);
+    for op in [
+        "FileScanExec",
+        "TopUpExec",
+        "sequence_stops",
+        "logical_plan",
+        "physical_plan",
+    ] {
+        assert!(text.contains(op), "{op} missing from explain output");
+    }
+}
+
+#[test]
+fn generate_writes_the_five_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = routeflow()
+        .args(["-q", "generate", "--scale", "small", "--seed", "3", "--output"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    for t in [
+        "MonthlyRoutePlan_temp",
+        "customer",
+        "prospective",
+        "custvisit",
+        "distributors",
+    ] {
+        assert!(dir.path().join(format!("{t}.parquet")).exists(), "{t}");
+    }
+}
