@@ -168,3 +168,14 @@ async fn filters_restrict_the_plan_to_distributors_and_first_routes() {
     assert_eq!(out.summary.routes.total, 2);
     assert_eq!(out.rows.len(), 3, "D1/2026-12-01 (two stops) and D1/2026-12-02");
 }
+
+#[tokio::test]
+async fn file_urls_work_like_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    base_tables().write(&input);
+    let mut cfg = config(&input, &dir.path().join("out"), PlanOptions::default());
+    cfg.input = format!("file://{}", input.display());
+    let out = run_config(cfg, dir).await;
+    assert_eq!(out.stop_no("C1"), Some(1));
+}
