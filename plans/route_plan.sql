@@ -1,7 +1,8 @@
 -- Stage 6, route_plan: the table written back (rule 8). Every input row, unchanged but for StopNo and
 -- custype of routed rows, plus one row per added prospect. A full join keeps both sides in one pass:
 -- plan rows without a stop (not routed) keep their values, stops without a plan row are the added
--- prospects, and extra columns of the plan are NULL on added rows. Sorted by route and StopNo.
+-- prospects, and extra columns of the plan are NULL on added rows. Sorted by route and StopNo, then
+-- source order, so that even identical-looking rows come out in one order at any concurrency.
 
 CREATE VIEW route_plan AS
 SELECT p.* EXCLUDE (_src_ord) REPLACE (
@@ -23,4 +24,4 @@ FULL OUTER JOIN route_stops AS s
   ON p.DistributorID = s.DistributorID AND p.AgentID = s.AgentID AND p.RouteDate = s.RouteDate
  AND p.CustNo = s.CustNo
 ORDER BY DistributorID NULLS LAST, AgentID NULLS LAST, RouteDate NULLS LAST, StopNo NULLS LAST,
-         CustNo NULLS LAST;
+         CustNo NULLS LAST, p._src_ord NULLS LAST;

@@ -101,6 +101,22 @@ fn elapsed(since: Instant) -> f64 {
     since.elapsed().as_secs_f64()
 }
 
+/// The row count a `DataSinkExec` reports.
+fn sink_count(batches: &[arrow::array::RecordBatch]) -> Result<u64> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::UInt64Type;
+    Ok(batches
+        .iter()
+        .map(|b| {
+            b.column(0)
+                .as_primitive::<UInt64Type>()
+                .values()
+                .iter()
+                .sum::<u64>()
+        })
+        .sum())
+}
+
 /// Runs the whole job and returns its summary (also written as `run_summary.json` unless dry run).
 pub async fn run(config: &RunConfig) -> Result<RunSummary> {
     config.plan.validate()?;
@@ -145,13 +161,15 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
     .await?;
 
     let route_plan = ctx.table("route_plan").await?;
+    let mut rows_written = None;
     if let Some(location) = &output {
         let schema = route_plan.schema().inner().clone();
         let sink = ParquetDatasetSink::new(location, ROUTE_PLAN, schema, config.concurrency);
         ctx.register_table("route_plan_output", Arc::new(SinkTable::new(Arc::new(sink))))?;
-        route_plan
+        let counts = route_plan
             .write_table("route_plan_output", DataFrameWriteOptions::new())
             .await?;
+        rows_written = Some(sink_count(&counts)?);
         phases.push(Phase {
             name: "write".into(),
             seconds: elapsed(mark),
@@ -161,6 +179,15 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
 
     mark = Instant::now();
     let figures = summary::data_figures(&ctx).await?;
+    if let Some(written) = rows_written
+        && written != figures.rows.written
+    {
+        // Rule 8 as a runtime check: every input row plus the added ones, nothing else.
+        return Err(DataFusionError::Execution(format!(
+            "the sink wrote {written} rows but the plan holds {} ({} read + {} added)",
+            figures.rows.written, figures.rows.read, figures.rows.added
+        )));
+    }
     phases.push(Phase {
         name: "summary".into(),
         seconds: elapsed(mark),
