@@ -1170,40 +1170,31 @@ mod tests {
             .collect()
     }
 
-    fn f64s(tables: &Generated, table: &str, col: &str) -> Vec<Option<f64>> {
+    /// One primitive column of a generated table, all batches.
+    fn values<T: arrow::datatypes::ArrowPrimitiveType>(
+        tables: &Generated,
+        table: &str,
+        col: &str,
+    ) -> Vec<Option<T::Native>> {
         batches(tables, table)
             .iter()
             .flat_map(|b| {
-                let a = b
-                    .column_by_name(col)
-                    .expect("column")
-                    .as_primitive::<Float64Type>();
+                let a = b.column_by_name(col).expect("column").as_primitive::<T>();
                 a.iter().collect::<Vec<_>>()
             })
             .collect()
+    }
+
+    fn f64s(tables: &Generated, table: &str, col: &str) -> Vec<Option<f64>> {
+        values::<Float64Type>(tables, table, col)
     }
 
     fn dates(tables: &Generated, table: &str, col: &str) -> Vec<Option<i32>> {
-        batches(tables, table)
-            .iter()
-            .flat_map(|b| {
-                let a = b
-                    .column_by_name(col)
-                    .expect("column")
-                    .as_primitive::<Date32Type>();
-                a.iter().collect::<Vec<_>>()
-            })
-            .collect()
+        values::<Date32Type>(tables, table, col)
     }
 
     fn ints(tables: &Generated, table: &str, col: &str) -> Vec<Option<i32>> {
-        batches(tables, table)
-            .iter()
-            .flat_map(|b| {
-                let a = b.column_by_name(col).expect("column").as_primitive::<Int32Type>();
-                a.iter().collect::<Vec<_>>()
-            })
-            .collect()
+        values::<Int32Type>(tables, table, col)
     }
 
     fn in_box(lat: f64, lon: f64) -> bool {

@@ -147,6 +147,21 @@ fn by_distance_then_prospect(a: &(f64, u32), b: &(f64, u32)) -> Ordering {
 }
 
 impl State {
+    /// Takes one (route, prospect) pair in order: the prospect goes to the route unless another route
+    /// already has it. The caller never offers a pair to a full route.
+    fn give(&mut self, r: usize, p: usize, stage: Stage, distance_km: Option<f64>) {
+        if !self.given[p] {
+            self.given[p] = true;
+            self.need[r] -= 1;
+            self.out.push(Assignment {
+                route: r,
+                prospect: p,
+                stage,
+                distance_km,
+            });
+        }
+    }
+
     /// One stage: routes with a centroid in global distance order, then routes without one in route
     /// order with their candidates by prospect.
     fn run_stage(
@@ -180,17 +195,7 @@ impl State {
             prospect,
         }) = heap.pop()
         {
-            let p = prospect as usize;
-            if !self.given[p] {
-                self.given[p] = true;
-                self.need[r] -= 1;
-                self.out.push(Assignment {
-                    route: r,
-                    prospect: p,
-                    stage,
-                    distance_km: Some(distance),
-                });
-            }
+            self.give(r, prospect as usize, stage, Some(distance));
             if self.need[r] == 0 {
                 cursors.remove(&r);
                 continue;
@@ -226,17 +231,7 @@ impl State {
                 if self.need[r] == 0 {
                     break;
                 }
-                let p = p as usize;
-                if !self.given[p] {
-                    self.given[p] = true;
-                    self.need[r] -= 1;
-                    self.out.push(Assignment {
-                        route: r,
-                        prospect: p,
-                        stage,
-                        distance_km: None,
-                    });
-                }
+                self.give(r, p as usize, stage, None);
             }
         }
     }
