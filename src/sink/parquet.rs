@@ -60,6 +60,12 @@ impl ParquetDatasetSink {
         }
     }
 
+    /// Cuts files at `rows` rows instead of [`ROWS_PER_FILE`].
+    pub fn with_rows_per_file(mut self, rows: usize) -> Self {
+        self.rows_per_file = rows.max(1);
+        self
+    }
+
     fn file_path(&self, n: usize) -> Path {
         self.dir.clone().join(format!("part-{n:05}.parquet"))
     }
@@ -86,12 +92,13 @@ impl DataSink for ParquetDatasetSink {
         let mut current: Option<mpsc::Sender<RecordBatch>> = None;
         let mut rows_in_file = 0usize;
         let mut files = 0usize;
+        let mut rows = 0u64;
         while let Some(batch) = data.next().await {
             let mut batch = batch?;
             while batch.num_rows() > 0 {
                 if current.is_none() {
                     while tasks.len() >= self.concurrency {
-                        join_next(&mut tasks).await?;
+                        rows += join_next(&mut tasks).await?;
                     }
                     let (tx, rx) = mpsc::channel(4);
                     tasks.spawn(encode_file(
@@ -131,7 +138,6 @@ impl DataSink for ParquetDatasetSink {
             ));
             files = 1;
         }
-        let mut rows = 0;
         while !tasks.is_empty() {
             rows += join_next(&mut tasks).await?;
         }
@@ -239,5 +245,63 @@ impl TableProvider for SinkTable {
             )));
         }
         Ok(Arc::new(DataSinkExec::new(input, Arc::clone(&self.sink), None)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::Int32Array;
+    use arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+    use datafusion::prelude::SessionContext;
+    use object_store::memory::InMemory;
+
+    /// Many files, fewer encoders than files, and a stale file from an earlier run: every row is
+    /// counted and written once, and only this run's files remain.
+    #[tokio::test]
+    async fn writes_every_row_across_many_files() {
+        let ctx = SessionContext::new();
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        ctx.register_object_store(&url::Url::parse("memory://sink").unwrap(), Arc::clone(&store));
+        let location = Location::resolve(&ctx, "memory://sink/out").unwrap();
+        store
+            .put(&location.child("T").join("part-00099.parquet"), vec![1u8].into())
+            .await
+            .unwrap();
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int32, false)]));
+        let batches: Vec<Result<RecordBatch>> = (0..10)
+            .map(|b| {
+                let values = Int32Array::from_iter_values(b * 100..b * 100 + 100);
+                Ok(RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(values)]).unwrap())
+            })
+            .collect();
+        let stream = Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&schema),
+            futures::stream::iter(batches),
+        ));
+        let sink = ParquetDatasetSink::new(&location, "T", Arc::clone(&schema), 2).with_rows_per_file(130);
+        let written = sink.write_all(stream, &ctx.task_ctx()).await.unwrap();
+        assert_eq!(written, 1000);
+
+        let files: Vec<_> = store
+            .list(Some(&location.child("T")))
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(files.len(), 8, "1000 rows in files of 130");
+        ctx.register_parquet("t", "memory://sink/out/T/", Default::default())
+            .await
+            .unwrap();
+        let df = ctx
+            .sql("SELECT COUNT(*), COUNT(DISTINCT x), MIN(x), MAX(x) FROM t")
+            .await
+            .unwrap();
+        let row = df.collect().await.unwrap();
+        let text = arrow::util::pretty::pretty_format_batches(&row)
+            .unwrap()
+            .to_string();
+        let values: Vec<&str> = text.lines().nth(3).unwrap().split('|').map(str::trim).collect();
+        assert_eq!(values, ["", "1000", "1000", "0", "999", ""], "{text}");
     }
 }
