@@ -18,7 +18,9 @@ fn route(n: usize, seed: u64) -> ((f64, f64), Vec<(f64, f64)>) {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
     };
-    let centres: Vec<(f64, f64)> = (0..4).map(|_| (14.55 + next() * 0.1, 121.0 + next() * 0.1)).collect();
+    let centres: Vec<(f64, f64)> = (0..4)
+        .map(|_| (14.55 + next() * 0.1, 121.0 + next() * 0.1))
+        .collect();
     let stops = (0..n)
         .map(|i| {
             let c = centres[i % centres.len()];

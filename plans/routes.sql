@@ -20,13 +20,22 @@ WITH shape AS (
   FROM plan_stops
   GROUP BY DistributorID, AgentID, RouteDate
 ),
+first_stop AS (
+  SELECT DistributorID, AgentID, RouteDate, MIN(CustNo) AS CustNo
+  FROM plan_stops
+  GROUP BY DistributorID, AgentID, RouteDate
+),
 template AS (
+  -- Joining on the smallest CustNo first keeps the window down to about one row per route.
   SELECT DistributorID, AgentID, RouteDate, WD, SalesManTerritory, RouteName, RouteCode, SalesOfficeID
   FROM (
-    SELECT DistributorID, AgentID, RouteDate, WD, SalesManTerritory, RouteName, RouteCode, SalesOfficeID,
-           ROW_NUMBER() OVER (PARTITION BY DistributorID, AgentID, RouteDate ORDER BY CustNo, _src_ord) AS rn
-    FROM MonthlyRoutePlan_temp
-    WHERE DistributorID IS NOT NULL AND AgentID IS NOT NULL AND RouteDate IS NOT NULL AND CustNo IS NOT NULL
+    SELECT p.DistributorID, p.AgentID, p.RouteDate, p.WD, p.SalesManTerritory, p.RouteName, p.RouteCode,
+           p.SalesOfficeID,
+           ROW_NUMBER() OVER (PARTITION BY p.DistributorID, p.AgentID, p.RouteDate ORDER BY p._src_ord) AS rn
+    FROM MonthlyRoutePlan_temp AS p
+    JOIN first_stop AS f
+      ON p.DistributorID = f.DistributorID AND p.AgentID = f.AgentID AND p.RouteDate = f.RouteDate
+     AND p.CustNo = f.CustNo
   ) AS t
   WHERE rn = 1
 )
