@@ -121,6 +121,9 @@ struct ExplainArgs {
     /// The view or table to explain.
     #[arg(long, default_value = "route_plan")]
     view: String,
+    /// Run the plan and show per-operator metrics (rows, time) instead of only planning it.
+    #[arg(long)]
+    analyze: bool,
 }
 
 #[derive(Args, Debug)]
@@ -241,7 +244,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             run::register_sources(&ctx, &source, &filters).await?;
             plan::register(&ctx, &options, false, |_| {}).await?;
             let df = ctx.table(args.view.as_str()).await?;
-            let explained = df.explain(false, false)?.collect().await?;
+            let explained = df.explain(false, args.analyze)?.collect().await?;
             println!("{}", arrow::util::pretty::pretty_format_batches(&explained)?);
             Ok(())
         }
