@@ -19,44 +19,57 @@ use datafusion::prelude::SessionContext;
 
 pub use options::PlanOptions;
 
-/// One stage: a file of `plans/` and the views it creates.
+/// One stage of the plan and the tables it creates.
 pub struct Stage {
     pub name: &'static str,
-    pub sql: &'static str,
+    pub body: Body,
     /// Views worth materialising in a batch run because later stages read them more than once.
     pub materialize: &'static [&'static str],
 }
 
-/// The stages in order. `topup` sits between candidates and sequence and is built in Rust.
+/// What a stage is made of.
+pub enum Body {
+    /// A file of `plans/`: `CREATE VIEW` statements.
+    Sql(&'static str),
+    /// The `topup` table, built in Rust over the candidate views ([`topup_exec::TopUpTable`]).
+    TopUp,
+}
+
+/// The stages in order.
 pub const STAGES: &[Stage] = &[
     Stage {
         name: "lookup",
-        sql: include_str!("../../plans/lookup.sql"),
+        body: Body::Sql(include_str!("../../plans/lookup.sql")),
         materialize: &[],
     },
     Stage {
         name: "enrich",
-        sql: include_str!("../../plans/enrich.sql"),
+        body: Body::Sql(include_str!("../../plans/enrich.sql")),
         materialize: &["plan_stops"],
     },
     Stage {
         name: "routes",
-        sql: include_str!("../../plans/routes.sql"),
+        body: Body::Sql(include_str!("../../plans/routes.sql")),
         materialize: &["routes"],
     },
     Stage {
         name: "candidates",
-        sql: include_str!("../../plans/candidates.sql"),
+        body: Body::Sql(include_str!("../../plans/candidates.sql")),
         materialize: &[],
     },
     Stage {
+        name: "topup",
+        body: Body::TopUp,
+        materialize: &["topup"],
+    },
+    Stage {
         name: "sequence",
-        sql: include_str!("../../plans/sequence.sql"),
+        body: Body::Sql(include_str!("../../plans/sequence.sql")),
         materialize: &["route_stops"],
     },
     Stage {
         name: "route_plan",
-        sql: include_str!("../../plans/route_plan.sql"),
+        body: Body::Sql(include_str!("../../plans/route_plan.sql")),
         materialize: &[],
     },
 ];
@@ -80,18 +93,18 @@ pub async fn register(
     ));
     ctx.register_batch("run_options", options.to_batch()?)?;
     for stage in STAGES {
-        if stage.name == "sequence" {
-            let topup = topup_exec::TopUpTable::new(ctx, options.max_distance_km).await?;
-            ctx.register_table("topup", Arc::new(topup))?;
-            if materialize {
-                materialize_table(ctx, "topup").await?;
+        match stage.body {
+            Body::Sql(sql) => {
+                for statement in statements(sql) {
+                    ctx.sql(statement)
+                        .await
+                        .map_err(|e| DataFusionError::Plan(format!("plans/{}.sql: {e}", stage.name)))?;
+                }
             }
-            on_stage("topup");
-        }
-        for statement in statements(stage.sql) {
-            ctx.sql(statement)
-                .await
-                .map_err(|e| DataFusionError::Plan(format!("plans/{}.sql: {e}", stage.name)))?;
+            Body::TopUp => {
+                let topup = topup_exec::TopUpTable::new(ctx, options.max_distance_km).await?;
+                ctx.register_table("topup", Arc::new(topup))?;
+            }
         }
         if materialize {
             for view in stage.materialize {
@@ -128,10 +141,14 @@ pub fn statements(sql: &str) -> impl Iterator<Item = &str> {
 pub fn stage_views() -> Vec<String> {
     let mut names = Vec::new();
     for stage in STAGES {
-        if stage.name == "sequence" {
-            names.push("topup".to_string());
-        }
-        for statement in statements(stage.sql) {
+        let sql = match stage.body {
+            Body::Sql(sql) => sql,
+            Body::TopUp => {
+                names.push("topup".to_string());
+                continue;
+            }
+        };
+        for statement in statements(sql) {
             let mut words = statement
                 .lines()
                 .filter(|l| !l.trim_start().starts_with("--"))
