@@ -9,21 +9,23 @@ fn routeflow() -> Command {
     cmd
 }
 
+/// Runs `cmd`, fails the test with its stderr unless it succeeded, and returns its stdout.
+fn stdout_of(cmd: &mut Command) -> String {
+    let output = cmd.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
 #[test]
 fn run_on_the_fixtures_writes_the_table_and_the_summary() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let status = routeflow()
-        .args(["-q", "run", "--output"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-    let text = String::from_utf8_lossy(&status.stdout);
+    let stdout = stdout_of(routeflow().args(["-q", "run", "--output"]).arg(&out));
+    let text = stdout;
     assert!(text.contains("routes per second"), "{text}");
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("run_summary.json")).unwrap()).unwrap();
@@ -51,17 +53,12 @@ fn run_on_the_fixtures_writes_the_table_and_the_summary() {
 fn dry_run_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let status = routeflow()
-        .args(["-q", "run", "--dry-run", "--json", "--output"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
+    let stdout = stdout_of(
+        routeflow()
+            .args(["-q", "run", "--dry-run", "--json", "--output"])
+            .arg(&out),
     );
-    let summary: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(summary["dry_run"], true);
     assert!(!Path::new(&out).exists());
 }
@@ -87,13 +84,8 @@ fn bad_input_exits_3_with_a_clear_message() {
 
 #[test]
 fn explain_shows_the_operators() {
-    let status = routeflow().args(["-q", "explain"]).output().unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-    let text = String::from_utf8_lossy(&status.stdout);
+    let stdout = stdout_of(routeflow().args(["-q", "explain"]));
+    let text = stdout;
     for op in [
         "FileScanExec",
         "TopUpExec",
@@ -108,15 +100,10 @@ fn explain_shows_the_operators() {
 #[test]
 fn generate_writes_the_five_tables() {
     let dir = tempfile::tempdir().unwrap();
-    let status = routeflow()
-        .args(["-q", "generate", "--scale", "small", "--seed", "3", "--output"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
+    stdout_of(
+        routeflow()
+            .args(["-q", "generate", "--scale", "small", "--seed", "3", "--output"])
+            .arg(dir.path()),
     );
     for t in [
         "MonthlyRoutePlan_temp",

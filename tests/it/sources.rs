@@ -131,40 +131,33 @@ async fn a_missing_column_is_named() {
     assert!(err.contains("distributors") && err.contains("Longitude"), "{err}");
 }
 
+/// Runs `tables` without top-up after `adjust` sets the filters.
+async fn run_filtered(
+    tables: &Tables,
+    adjust: impl FnOnce(&mut routeflow::run::RunConfig),
+) -> crate::support::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    tables.write(&input);
+    let plan = PlanOptions {
+        target_stops: 0,
+        ..Default::default()
+    };
+    let mut cfg = config(&input, &dir.path().join("out"), plan);
+    adjust(&mut cfg);
+    run_config(cfg, dir).await
+}
+
 #[tokio::test]
 async fn filters_restrict_the_plan_to_distributors_and_first_routes() {
     let mut tables = base_tables();
     tables.plan.push(Tables::stop_on("D2", "A1", "2026-12-01", "C1"));
     tables.plan.push(Tables::stop_on("D1", "A1", "2026-12-02", "C1"));
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in");
-    tables.write(&input);
-    let mut cfg = config(
-        &input,
-        &dir.path().join("out"),
-        PlanOptions {
-            target_stops: 0,
-            ..Default::default()
-        },
-    );
-    cfg.distributor_ids = vec!["D2".into()];
-    let out = run_config(cfg, dir).await;
+    let out = run_filtered(&tables, |cfg| cfg.distributor_ids = vec!["D2".into()]).await;
     assert_eq!(out.rows.len(), 1);
     assert_eq!(out.summary.routes.total, 1);
 
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in");
-    tables.write(&input);
-    let mut cfg = config(
-        &input,
-        &dir.path().join("out"),
-        PlanOptions {
-            target_stops: 0,
-            ..Default::default()
-        },
-    );
-    cfg.limit_routes = Some(2);
-    let out = run_config(cfg, dir).await;
+    let out = run_filtered(&tables, |cfg| cfg.limit_routes = Some(2)).await;
     assert_eq!(out.summary.routes.total, 2);
     assert_eq!(out.rows.len(), 3, "D1/2026-12-01 (two stops) and D1/2026-12-02");
 }
