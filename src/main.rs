@@ -218,9 +218,9 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
                 println!(
-                    "routeflow run {}",
+                    "routeflow run{}",
                     if config.dry_run {
-                        "(dry run, nothing written)"
+                        " (dry run, nothing written)"
                     } else {
                         ""
                     }

@@ -115,3 +115,29 @@ fn generate_writes_the_five_tables() {
         assert!(dir.path().join(format!("{t}.parquet")).exists(), "{t}");
     }
 }
+
+#[test]
+fn the_committed_fixtures_are_what_generate_produces() {
+    let dir = tempfile::tempdir().unwrap();
+    stdout_of(
+        routeflow()
+            .args(["-q", "generate", "--scale", "small", "--seed", "42", "--output"])
+            .arg(dir.path()),
+    );
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/small");
+    for t in [
+        "MonthlyRoutePlan_temp",
+        "customer",
+        "prospective",
+        "custvisit",
+        "distributors",
+    ] {
+        let name = format!("{t}.parquet");
+        let fresh = std::fs::read(dir.path().join(&name)).unwrap();
+        let committed = std::fs::read(fixtures.join(&name)).unwrap();
+        assert!(
+            fresh == committed,
+            "{name} differs from `routeflow generate --scale small --seed 42`"
+        );
+    }
+}
