@@ -62,6 +62,8 @@ pub struct Rows {
     /// Rows with DistributorID, AgentID, RouteDate or CustNo NULL: written back unchanged.
     pub not_routed: u64,
     pub added: u64,
+    /// Rows of the output table: read + added. A run that writes checks the sink wrote exactly this
+    /// many; a dry run reports what it would have written.
     pub written: u64,
 }
 
