@@ -16,12 +16,8 @@ WITH shape AS (
                   THEN CAST(round(latitude * 1000000000.0) AS BIGINT) END) AS lat_e9,
          SUM(CASE WHEN custype = 'customer' AND latitude IS NOT NULL
                   THEN CAST(round(longitude * 1000000000.0) AS BIGINT) END) AS lon_e9,
-         COUNT(CASE WHEN custype = 'customer' AND latitude IS NOT NULL THEN 1 END) AS centroid_stops
-  FROM plan_stops
-  GROUP BY DistributorID, AgentID, RouteDate
-),
-first_stop AS (
-  SELECT DistributorID, AgentID, RouteDate, MIN(CustNo) AS CustNo
+         COUNT(CASE WHEN custype = 'customer' AND latitude IS NOT NULL THEN 1 END) AS centroid_stops,
+         MIN(CustNo) AS first_cust
   FROM plan_stops
   GROUP BY DistributorID, AgentID, RouteDate
 ),
@@ -33,9 +29,9 @@ template AS (
            p.SalesOfficeID,
            ROW_NUMBER() OVER (PARTITION BY p.DistributorID, p.AgentID, p.RouteDate ORDER BY p._src_ord) AS rn
     FROM MonthlyRoutePlan_temp AS p
-    JOIN first_stop AS f
+    JOIN shape AS f
       ON p.DistributorID = f.DistributorID AND p.AgentID = f.AgentID AND p.RouteDate = f.RouteDate
-     AND p.CustNo = f.CustNo
+     AND p.CustNo = f.first_cust
   ) AS t
   WHERE rn = 1
 )
