@@ -97,41 +97,30 @@ fn explain_shows_the_operators() {
     }
 }
 
-#[test]
-fn generate_writes_the_five_tables() {
+/// Runs `routeflow generate --scale small --seed SEED` into a fresh directory.
+fn generate_small(seed: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     stdout_of(
         routeflow()
-            .args(["-q", "generate", "--scale", "small", "--seed", "3", "--output"])
+            .args(["-q", "generate", "--scale", "small", "--seed", seed, "--output"])
             .arg(dir.path()),
     );
-    for t in [
-        "MonthlyRoutePlan_temp",
-        "customer",
-        "prospective",
-        "custvisit",
-        "distributors",
-    ] {
+    dir
+}
+
+#[test]
+fn generate_writes_the_five_tables() {
+    let dir = generate_small("3");
+    for t in routeflow::schema::INPUT_TABLES {
         assert!(dir.path().join(format!("{t}.parquet")).exists(), "{t}");
     }
 }
 
 #[test]
 fn the_committed_fixtures_are_what_generate_produces() {
-    let dir = tempfile::tempdir().unwrap();
-    stdout_of(
-        routeflow()
-            .args(["-q", "generate", "--scale", "small", "--seed", "42", "--output"])
-            .arg(dir.path()),
-    );
+    let dir = generate_small("42");
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/small");
-    for t in [
-        "MonthlyRoutePlan_temp",
-        "customer",
-        "prospective",
-        "custvisit",
-        "distributors",
-    ] {
+    for t in routeflow::schema::INPUT_TABLES {
         let name = format!("{t}.parquet");
         let fresh = std::fs::read(dir.path().join(&name)).unwrap();
         let committed = std::fs::read(fixtures.join(&name)).unwrap();
