@@ -5,12 +5,18 @@
 //! `concurrency` files at once, each on its own task, so writing uses every core. Files left over from
 //! an earlier, larger run are removed after the new ones are complete, so the directory reads as one
 //! table afterwards.
+//!
+//! With a partition column the dataset is Hive-partitioned (`<Table>/DistributorID=D001/part-NNNNN.parquet`,
+//! the column itself kept out of the files, NULL as `__HIVE_DEFAULT_PARTITION__`), so a reader looking
+//! for one value opens only its files. Input grouped by that column (the result is sorted by route key)
+//! gives one run of files per value; a value that comes back later simply starts another file.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::datasource::TableType;
@@ -26,7 +32,8 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -36,6 +43,8 @@ use crate::source::location::Location;
 pub const ROWS_PER_FILE: usize = 262_144;
 /// Rows per Parquet row group.
 const ROW_GROUP_ROWS: usize = 131_072;
+/// The Hive convention's directory value for NULL.
+pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
 /// Writes one table as a Parquet dataset directory.
 #[derive(Debug)]
@@ -46,6 +55,19 @@ pub struct ParquetDatasetSink {
     schema: SchemaRef,
     concurrency: usize,
     rows_per_file: usize,
+    /// The Hive partition column: its index in `schema`, and the schema of the files (without it).
+    partition: Option<(usize, SchemaRef)>,
+    /// What the last write produced, for manifests and reports.
+    written: Mutex<Vec<WrittenFile>>,
+}
+
+/// One file of a completed write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrittenFile {
+    /// Path relative to the table directory, as stored (`part-00000.parquet`,
+    /// `DistributorID=D001/part-00000.parquet`).
+    pub path: String,
+    pub rows: u64,
 }
 
 impl ParquetDatasetSink {
@@ -57,6 +79,8 @@ impl ParquetDatasetSink {
             schema,
             concurrency: concurrency.max(1),
             rows_per_file: ROWS_PER_FILE,
+            partition: None,
+            written: Mutex::new(Vec::new()),
         }
     }
 
@@ -66,8 +90,58 @@ impl ParquetDatasetSink {
         self
     }
 
-    fn file_path(&self, n: usize) -> Path {
-        self.dir.clone().join(format!("part-{n:05}.parquet"))
+    /// Hive-partitions the dataset by `column` (of any type; directory names use its text form).
+    pub fn with_partition_column(mut self, column: &str) -> Result<Self> {
+        let index = self.schema.index_of(column)?;
+        let mut fields = self.schema.fields().to_vec();
+        fields.remove(index);
+        let file_schema = Schema::new_with_metadata(fields, self.schema.metadata().clone());
+        self.partition = Some((index, Arc::new(file_schema)));
+        Ok(self)
+    }
+
+    /// The files of the last completed write, sorted by path.
+    pub fn written_files(&self) -> Vec<WrittenFile> {
+        self.written.lock().map(|w| w.clone()).unwrap_or_default()
+    }
+
+    /// The path of file `n` of a partition (`None`: unpartitioned, in the table directory itself).
+    /// object_store percent-encodes what a path segment cannot hold (`/`, `%`, ...); Hive readers
+    /// decode it.
+    fn file_path(&self, partition: Option<&Option<String>>, n: usize) -> Path {
+        let mut path = self.dir.clone();
+        if let (Some(value), Some((index, _))) = (partition, &self.partition) {
+            let value = value.as_deref().unwrap_or(NULL_PARTITION);
+            path = path.join(format!("{}={value}", self.schema.field(*index).name()).as_str());
+        }
+        path.join(format!("part-{n:05}.parquet").as_str())
+    }
+
+    fn file_schema(&self) -> SchemaRef {
+        match &self.partition {
+            Some((_, schema)) => Arc::clone(schema),
+            None => Arc::clone(&self.schema),
+        }
+    }
+
+    /// Splits `batch` into runs of one partition value each, without the partition column.
+    fn split(&self, batch: RecordBatch) -> Result<Vec<(Option<Option<String>>, RecordBatch)>> {
+        let Some((index, file_schema)) = &self.partition else {
+            return Ok(vec![(None, batch)]);
+        };
+        let values = arrow::compute::cast(batch.column(*index), &DataType::Utf8)?;
+        let ranges = arrow::compute::partition(std::slice::from_ref(&values))?.ranges();
+        let text = values.as_string::<i32>();
+        let mut columns = batch.columns().to_vec();
+        columns.remove(*index);
+        let rest = RecordBatch::try_new(Arc::clone(file_schema), columns)?;
+        Ok(ranges
+            .into_iter()
+            .map(|r| {
+                let value = text.is_valid(r.start).then(|| text.value(r.start).to_string());
+                (Some(value), rest.slice(r.start, r.end - r.start))
+            })
+            .collect())
     }
 }
 
@@ -88,78 +162,92 @@ impl DataSink for ParquetDatasetSink {
         mut data: SendableRecordBatchStream,
         _context: &Arc<TaskContext>,
     ) -> Result<u64> {
-        let mut tasks: JoinSet<Result<u64>> = JoinSet::new();
-        let mut current: Option<mpsc::Sender<RecordBatch>> = None;
-        let mut rows_in_file = 0usize;
-        let mut files = 0usize;
-        let mut rows = 0u64;
+        let mut tasks: JoinSet<Result<WrittenFile>> = JoinSet::new();
+        let mut written = Vec::new();
+        // The file being filled: its sender, partition and row count so far.
+        let mut current: Option<(mpsc::Sender<RecordBatch>, Option<Option<String>>, usize)> = None;
+        let mut files_per_dir: HashMap<Option<Option<String>>, usize> = HashMap::new();
         while let Some(batch) = data.next().await {
-            let mut batch = batch?;
-            while batch.num_rows() > 0 {
-                if current.is_none() {
-                    while tasks.len() >= self.concurrency {
-                        rows += join_next(&mut tasks).await?;
+            for (partition, mut piece) in self.split(batch?)? {
+                while piece.num_rows() > 0 {
+                    if current.as_ref().is_some_and(|(_, p, _)| *p != partition) {
+                        current = None;
                     }
-                    let (tx, rx) = mpsc::channel(4);
-                    tasks.spawn(encode_file(
-                        Arc::clone(&self.store),
-                        self.file_path(files),
-                        Arc::clone(&self.schema),
-                        rx,
-                    ));
-                    files += 1;
-                    current = Some(tx);
-                    rows_in_file = 0;
-                }
-                let take = batch.num_rows().min(self.rows_per_file - rows_in_file);
-                let head = batch.slice(0, take);
-                batch = batch.slice(take, batch.num_rows() - take);
-                rows_in_file += take;
-                let sender = current.as_ref().expect("open file");
-                if sender.send(head).await.is_err() {
-                    // The encoder stopped early: its error surfaces below.
-                    break;
-                }
-                if rows_in_file == self.rows_per_file {
-                    current = None;
+                    if current.is_none() {
+                        while tasks.len() >= self.concurrency {
+                            written.push(join_next(&mut tasks).await?);
+                        }
+                        let n = files_per_dir.entry(partition.clone()).or_default();
+                        let (tx, rx) = mpsc::channel(4);
+                        tasks.spawn(encode_file(
+                            Arc::clone(&self.store),
+                            self.dir.clone(),
+                            self.file_path(partition.as_ref(), *n),
+                            self.file_schema(),
+                            rx,
+                        ));
+                        *n += 1;
+                        current = Some((tx, partition.clone(), 0));
+                    }
+                    let (sender, _, rows_in_file) = current.as_mut().expect("open file");
+                    let take = piece.num_rows().min(self.rows_per_file - *rows_in_file);
+                    let head = piece.slice(0, take);
+                    piece = piece.slice(take, piece.num_rows() - take);
+                    *rows_in_file += take;
+                    let full = *rows_in_file == self.rows_per_file;
+                    if sender.send(head).await.is_err() {
+                        // The encoder stopped early: its error surfaces below.
+                        break;
+                    }
+                    if full {
+                        current = None;
+                    }
                 }
             }
         }
         drop(current);
-        if files == 0 {
+        if files_per_dir.is_empty() && self.partition.is_none() {
             // An empty result is still a readable (empty) table.
             let (tx, rx) = mpsc::channel(1);
             drop(tx);
             tasks.spawn(encode_file(
                 Arc::clone(&self.store),
-                self.file_path(0),
-                Arc::clone(&self.schema),
+                self.dir.clone(),
+                self.file_path(None, 0),
+                self.file_schema(),
                 rx,
             ));
-            files = 1;
         }
         while !tasks.is_empty() {
-            rows += join_next(&mut tasks).await?;
+            written.push(join_next(&mut tasks).await?);
         }
-        self.remove_stale(files).await?;
+        written.sort_by(|a, b| a.path.cmp(&b.path));
+        self.remove_stale(&written).await?;
+        let rows = written.iter().map(|f| f.rows).sum();
+        if let Ok(mut last) = self.written.lock() {
+            *last = written;
+        }
         Ok(rows)
     }
 }
 
-async fn join_next(tasks: &mut JoinSet<Result<u64>>) -> Result<u64> {
+async fn join_next(tasks: &mut JoinSet<Result<WrittenFile>>) -> Result<WrittenFile> {
     match tasks.join_next().await {
         Some(Ok(result)) => result,
         Some(Err(e)) => Err(DataFusionError::Execution(format!(
             "Parquet writer task failed: {e}"
         ))),
-        None => Ok(0),
+        None => Err(DataFusionError::Internal("no writer task to wait for".into())),
     }
 }
 
 impl ParquetDatasetSink {
-    /// Deletes Parquet files of the directory that this write did not produce.
-    async fn remove_stale(&self, files: usize) -> Result<()> {
-        let keep: Vec<Path> = (0..files).map(|n| self.file_path(n)).collect();
+    /// Deletes Parquet files under the directory that this write did not produce.
+    async fn remove_stale(&self, written: &[WrittenFile]) -> Result<()> {
+        let keep = written
+            .iter()
+            .map(|f| child_path(&self.dir, &f.path))
+            .collect::<Result<Vec<_>>>()?;
         let stale: Vec<Path> = self
             .store
             .list(Some(&self.dir))
@@ -174,16 +262,41 @@ impl ParquetDatasetSink {
     }
 }
 
-/// Encodes the batches received on `rx` into one Parquet file.
+/// The path `relative` (as stored, already encoded) under `dir`.
+pub fn child_path(dir: &Path, relative: &str) -> Result<Path> {
+    let raw = if dir.as_ref().is_empty() {
+        relative.to_string()
+    } else {
+        format!("{dir}/{relative}")
+    };
+    Path::parse(&raw).map_err(|e| DataFusionError::Execution(format!("bad path {raw}: {e}")))
+}
+
+/// `path` relative to `dir`, as stored.
+pub fn relative_path(dir: &Path, path: &Path) -> String {
+    path.prefix_match(dir)
+        .map(|parts| {
+            parts
+                .map(|p| p.as_ref().to_string())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .unwrap_or_else(|| path.to_string())
+}
+
+/// Encodes the batches received on `rx` into the Parquet file `path` under `dir`.
 async fn encode_file(
     store: Arc<dyn ObjectStore>,
+    dir: Path,
     path: Path,
     schema: SchemaRef,
     mut rx: mpsc::Receiver<RecordBatch>,
-) -> Result<u64> {
+) -> Result<WrittenFile> {
+    let relative = relative_path(&dir, &path);
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_statistics_enabled(EnabledStatistics::Page)
         .build();
     let context =
         |e: parquet::errors::ParquetError| DataFusionError::Execution(format!("writing {path}: {e}"));
@@ -195,7 +308,7 @@ async fn encode_file(
         writer.write(&batch).await.map_err(context)?;
     }
     writer.close().await.map_err(context)?;
-    Ok(rows)
+    Ok(WrittenFile { path: relative, rows })
 }
 
 /// A write-only table over a sink, so results reach it through DataFusion's own insert path

@@ -60,6 +60,21 @@ impl Location {
     pub fn child(&self, name: &str) -> Path {
         self.prefix.clone().join(name)
     }
+
+    /// The directory `name` under this location, as a location of its own.
+    pub fn subdir(&self, name: &str) -> Location {
+        Location {
+            display: format!("{}/{name}", self.display.trim_end_matches('/')),
+            store_url: self.store_url.clone(),
+            store: Arc::clone(&self.store),
+            prefix: self.child(name),
+        }
+    }
+
+    /// The URL of `path` (a path in this location's store) as DataFusion's listing tables take it.
+    pub fn url_of(&self, path: &Path) -> String {
+        format!("{}{path}/", self.store_url.as_str())
+    }
 }
 
 /// Turns a local path (relative or absolute) or a URL into a URL that names a directory.
