@@ -29,6 +29,7 @@ fn bench(c: &mut Criterion) {
         let config = RunConfig {
             input: input.display().to_string(),
             output: dir.path().join(format!("out-{name}")).display().to_string(),
+            snapshot_dir: None,
             dry_run: false,
             distributor_ids: vec![],
             limit_routes: None,

@@ -7,12 +7,16 @@
 //!   and the sequencing window function;
 //! - [`sink`]: the result table written through a DataFusion `DataSink`.
 //!
-//! [`run`] wires them together for a batch run and produces the [`summary`].
+//! [`run`] wires them together for a batch run and produces the [`summary`]; [`snapshot`] keeps what a
+//! run read and wrote for auditors, and [`sql`] lets analysts query sources, stages and snapshots.
 
 pub mod generate;
 pub mod plan;
+pub mod redact;
 pub mod run;
 pub mod schema;
 pub mod sink;
+pub mod snapshot;
 pub mod source;
+pub mod sql;
 pub mod summary;

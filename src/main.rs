@@ -1,4 +1,4 @@
-//! The `routeflow` command line: `run`, `explain` and `generate`.
+//! The `routeflow` command line: `run`, `explain`, `sql`, `snapshots` and `generate`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,8 +10,11 @@ use routeflow::generate::{self, GenerateOptions, Scale};
 use routeflow::plan::sequence::SequenceMode;
 use routeflow::plan::{self, PlanOptions};
 use routeflow::run::{self, RunConfig};
+use routeflow::snapshot::SnapshotDir;
+use routeflow::snapshot::diff;
 use routeflow::source::file::FileSource;
 use routeflow::source::location::Location;
+use routeflow::sql::{self, CatalogConfig, Format};
 use routeflow::summary::Filters;
 use tracing::{error, info};
 
@@ -39,6 +42,18 @@ enum Command {
     ///
     /// Example: routeflow explain --view route_stops
     Explain(ExplainArgs),
+    /// Run SQL over the source tables, every stage view and, with --snapshot, a snapshot's tables.
+    /// Without a query, opens an interactive shell.
+    ///
+    /// Example: routeflow sql "SELECT * FROM route_summary ORDER BY route_km DESC LIMIT 5"
+    Sql(SqlArgs),
+    /// List, show, compare and verify the audit snapshots runs leave behind.
+    ///
+    /// Example: routeflow snapshots list
+    Snapshots {
+        #[command(subcommand)]
+        command: SnapshotsCommand,
+    },
     /// Write synthetic input tables (clustered Philippine stores) as Parquet.
     ///
     /// Example: routeflow generate --scale national --seed 7 --output /tmp/national
@@ -104,9 +119,15 @@ struct RunArgs {
     /// Directory or URL for the result (<output>/MonthlyRoutePlan_temp/) and run_summary.json.
     #[arg(long, default_value = "out")]
     output: String,
-    /// Compute and report, write nothing.
+    /// Compute and report, write nothing (no snapshot either).
     #[arg(long)]
     dry_run: bool,
+    /// Where to write the run's audit snapshot (local path or URL) [default: <output>/snapshots].
+    #[arg(long, value_name = "URL")]
+    snapshot_dir: Option<String>,
+    /// Write no snapshot.
+    #[arg(long, conflicts_with = "snapshot_dir")]
+    no_snapshot: bool,
     /// Print the summary as JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -124,6 +145,81 @@ struct ExplainArgs {
     /// Run the plan and show per-operator metrics (rows, time) instead of only planning it.
     #[arg(long)]
     analyze: bool,
+}
+
+#[derive(Args, Debug)]
+struct SqlArgs {
+    /// The query; without one, an interactive shell starts.
+    query: Option<String>,
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    plan: PlanArgs,
+    /// Also query this snapshot's tables, as snapshot_input.<Table> and snapshot_output.<Table>.
+    #[arg(long, value_name = "RUN_ID")]
+    snapshot: Option<String>,
+    #[command(flatten)]
+    snapshot_dir: SnapshotDirArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the result to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+struct SnapshotDirArg {
+    /// Directory or URL holding the snapshots.
+    #[arg(long = "snapshot-dir", value_name = "URL", default_value = "out/snapshots")]
+    dir: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum SnapshotsCommand {
+    /// Every run in the directory, oldest first; runs that never finished are marked incomplete.
+    ///
+    /// Example: routeflow snapshots list --snapshot-dir out/snapshots
+    List {
+        #[command(flatten)]
+        dir: SnapshotDirArg,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One run's manifest: configuration, tables with row counts and hashes, sink partitions, figures.
+    ///
+    /// Example: routeflow snapshots show 20261130T020000Z-3fa2c1
+    Show {
+        run_id: String,
+        #[command(flatten)]
+        dir: SnapshotDirArg,
+        /// Print the manifest as stored (JSON).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Routes that changed from RUN_A to RUN_B: stops added or removed, StopNo changes, km before/after.
+    ///
+    /// Example: routeflow snapshots diff 20261129T020000Z-a1b2c3 20261130T020000Z-3fa2c1
+    Diff {
+        run_a: String,
+        run_b: String,
+        #[command(flatten)]
+        dir: SnapshotDirArg,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Write the changed routes to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Recompute every file's hash and report any file changed, missing or added since the run.
+    ///
+    /// Example: routeflow snapshots verify 20261130T020000Z-3fa2c1
+    Verify {
+        run_id: String,
+        #[command(flatten)]
+        dir: SnapshotDirArg,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -204,9 +300,15 @@ fn concurrency(n: Option<usize>) -> usize {
 async fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Run(args) => {
+            let snapshot_dir = match (args.no_snapshot, &args.snapshot_dir) {
+                (true, _) => None,
+                (false, Some(dir)) => Some(dir.clone()),
+                (false, None) => Some(format!("{}/snapshots", args.output.trim_end_matches('/'))),
+            };
             let config = RunConfig {
                 input: args.input.input.clone(),
                 output: args.output.clone(),
+                snapshot_dir,
                 dry_run: args.dry_run,
                 distributor_ids: args.input.distributor_ids.clone(),
                 limit_routes: args.input.limit_routes,
@@ -248,6 +350,33 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             println!("{}", arrow::util::pretty::pretty_format_batches(&explained)?);
             Ok(())
         }
+        Command::Sql(args) => {
+            let config = CatalogConfig {
+                input: args.input.input.clone(),
+                filters: Filters {
+                    distributor_ids: args.input.distributor_ids.clone(),
+                    limit_routes: args.input.limit_routes,
+                },
+                concurrency: concurrency(args.input.concurrency),
+                plan: args.plan.options(),
+                snapshot: args
+                    .snapshot
+                    .clone()
+                    .map(|id| (args.snapshot_dir.dir.clone(), id)),
+            };
+            let ctx = sql::catalog(&config).await?;
+            match &args.query {
+                Some(query) => {
+                    let rows = sql::execute(&ctx, query, args.format, args.out.as_deref()).await?;
+                    if let Some(out) = &args.out {
+                        info!(rows, out = %out.display(), "result written");
+                    }
+                }
+                None => sql::shell::run(&ctx).await?,
+            }
+            Ok(())
+        }
+        Command::Snapshots { command } => snapshots(command).await,
         Command::Generate(args) => {
             let started = Instant::now();
             let opts = GenerateOptions {
@@ -267,6 +396,154 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
                 "generated"
             );
             Ok(())
+        }
+    }
+}
+
+fn snapshot_dir(
+    ctx: &datafusion::prelude::SessionContext,
+    arg: &SnapshotDirArg,
+) -> anyhow::Result<SnapshotDir> {
+    Ok(SnapshotDir::new(Location::resolve(ctx, &arg.dir)?))
+}
+
+async fn snapshots(command: SnapshotsCommand) -> anyhow::Result<()> {
+    let ctx = run::session(concurrency(None));
+    match command {
+        SnapshotsCommand::List { dir, json } => {
+            let runs = snapshot_dir(&ctx, &dir)?.list().await?;
+            if json {
+                let rows: Vec<_> = runs
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "run_id": r.run_id,
+                            "complete": r.manifest.is_some(),
+                            "finished_at": r.manifest.as_ref().map(|m| &m.finished_at),
+                            "routes": r.manifest.as_ref().and_then(|m| m.summary.pointer("/routes/total").cloned()),
+                            "rows_written": r.manifest.as_ref().and_then(|m| m.summary.pointer("/rows/written").cloned()),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(());
+            }
+            println!(
+                "{:<24} {:<10} {:<21} {:>8} {:>12} {:>12}",
+                "run id", "status", "finished", "routes", "rows written", "km"
+            );
+            for run in &runs {
+                match &run.manifest {
+                    Some(m) => {
+                        let figure =
+                            |p: &str| m.summary.pointer(p).map(|v| v.to_string()).unwrap_or_default();
+                        let km = m
+                            .summary
+                            .pointer("/distance_km/sequence")
+                            .and_then(|v| v.as_f64())
+                            .unwrap_or(0.0);
+                        println!(
+                            "{:<24} {:<10} {:<21} {:>8} {:>12} {:>12.1}",
+                            run.run_id,
+                            "complete",
+                            m.finished_at,
+                            figure("/routes/total"),
+                            figure("/rows/written"),
+                            km
+                        );
+                    }
+                    None => println!("{:<24} {:<10}", run.run_id, "incomplete"),
+                }
+            }
+            Ok(())
+        }
+        SnapshotsCommand::Show { run_id, dir, json } => {
+            let manifest = snapshot_dir(&ctx, &dir)?.manifest(&run_id).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&manifest)?);
+                return Ok(());
+            }
+            println!(
+                "run {} (routeflow {})",
+                manifest.run_id, manifest.routeflow_version
+            );
+            println!(
+                "  {:<12} {} .. {}",
+                "time", manifest.started_at, manifest.finished_at
+            );
+            println!("  {:<12} {}", "config", serde_json::to_string(&manifest.config)?);
+            println!("  tables");
+            for t in &manifest.tables {
+                println!(
+                    "    {:<36} {:>10} rows {:>4} files  sha256 {}",
+                    t.path,
+                    t.rows,
+                    t.files.len(),
+                    t.sha256
+                );
+            }
+            let failed = manifest
+                .sink
+                .partitions
+                .iter()
+                .filter(|p| p.status != "written")
+                .count();
+            println!(
+                "  sink         {} -> {}: {} partitions written, {failed} failed",
+                manifest.sink.kind,
+                manifest.sink.target,
+                manifest.sink.partitions.len() - failed
+            );
+            for key in [
+                "/routes/total",
+                "/rows/read",
+                "/rows/written",
+                "/prospects_added/total",
+                "/distance_km/sequence",
+            ] {
+                if let Some(v) = manifest.summary.pointer(key) {
+                    println!("  {:<28} {v}", key.trim_start_matches('/').replace('/', "."));
+                }
+            }
+            Ok(())
+        }
+        SnapshotsCommand::Diff {
+            run_a,
+            run_b,
+            dir,
+            format,
+            out,
+        } => {
+            let dir = snapshot_dir(&ctx, &dir)?;
+            let (changed, totals) = diff::diff(&dir, &run_a, &run_b, concurrency(None)).await?;
+            let rows = sql::output::write(changed.execute_stream().await?, format, out.as_deref()).await?;
+            if format == Format::Table || out.is_some() {
+                let totals = totals.collect().await?;
+                eprintln!("{rows} routes changed from {run_a} to {run_b}");
+                eprintln!("{}", arrow::util::pretty::pretty_format_batches(&totals)?);
+            }
+            Ok(())
+        }
+        SnapshotsCommand::Verify { run_id, dir } => {
+            let report = snapshot_dir(&ctx, &dir)?
+                .verify(&run_id, concurrency(None))
+                .await?;
+            for problem in &report.problems {
+                println!("{problem}");
+            }
+            if report.problems.is_empty() {
+                println!(
+                    "{run_id}: {} files verified, all match the manifest",
+                    report.files_checked
+                );
+                Ok(())
+            } else {
+                anyhow::bail!(
+                    "{run_id}: {} problem(s) in {} files checked",
+                    report.problems.len(),
+                    report.files_checked
+                )
+            }
         }
     }
 }

@@ -13,8 +13,11 @@ use object_store::{ObjectStoreExt, PutPayload};
 use tracing::info;
 
 use crate::plan::{self, PlanOptions};
+use crate::redact::{redact, redact_json};
 use crate::schema::{self, ROUTE_PLAN};
 use crate::sink::parquet::{ParquetDatasetSink, SinkTable};
+use crate::snapshot::manifest::{FORMAT_VERSION, Manifest, PartitionOutcome, SinkReport};
+use crate::snapshot::{self, SnapshotDir};
 use crate::source::Source;
 use crate::source::file::FileSource;
 use crate::source::location::Location;
@@ -24,11 +27,13 @@ use crate::summary::{self, Filters, Phase, RunSummary, Truncations};
 pub const SUMMARY_FILE: &str = "run_summary.json";
 
 /// What to run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct RunConfig {
     pub input: String,
     /// Where to write; ignored by a dry run.
     pub output: String,
+    /// Where to write the run's audit snapshot; `None`: no snapshot.
+    pub snapshot_dir: Option<String>,
     pub dry_run: bool,
     pub distributor_ids: Vec<String>,
     pub limit_routes: Option<usize>,
@@ -97,6 +102,19 @@ pub async fn register_sources(ctx: &SessionContext, source: &dyn Source, filters
     Ok(())
 }
 
+fn json_error(e: serde_json::Error) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+fn now_rfc3339() -> String {
+    summary::utc_rfc3339(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    )
+}
+
 fn elapsed(since: Instant) -> f64 {
     since.elapsed().as_secs_f64()
 }
@@ -121,12 +139,9 @@ fn sink_count(batches: &[arrow::array::RecordBatch]) -> Result<u64> {
 pub async fn run(config: &RunConfig) -> Result<RunSummary> {
     config.plan.validate()?;
     let started = Instant::now();
-    let started_at = summary::utc_rfc3339(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-    );
+    let started_at = now_rfc3339();
+    let run_id = snapshot::new_run_id();
+    info!(run_id, "run started");
     let ctx = session(config.concurrency);
     let filters = Filters {
         distributor_ids: config.distributor_ids.clone(),
@@ -140,6 +155,10 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
         None
     } else {
         Some(Location::resolve(&ctx, &config.output)?)
+    };
+    let snapshot_run = match (&output, &config.snapshot_dir) {
+        (Some(_), Some(dir)) => Some(SnapshotDir::new(Location::resolve(&ctx, dir)?).run(&run_id)?),
+        _ => None,
     };
     register_sources(&ctx, &source, &filters).await?;
     phases.push(Phase {
@@ -162,14 +181,34 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
 
     let route_plan = ctx.table("route_plan").await?;
     let mut rows_written = None;
+    let mut sink_report = None;
     if let Some(location) = &output {
         let schema = route_plan.schema().inner().clone();
-        let sink = ParquetDatasetSink::new(location, ROUTE_PLAN, schema, config.concurrency);
-        ctx.register_table("route_plan_output", Arc::new(SinkTable::new(Arc::new(sink))))?;
+        let sink = Arc::new(ParquetDatasetSink::new(
+            location,
+            ROUTE_PLAN,
+            schema,
+            config.concurrency,
+        ));
+        ctx.register_table("route_plan_output", Arc::new(SinkTable::new(sink.clone())))?;
         let counts = route_plan
             .write_table("route_plan_output", DataFrameWriteOptions::new())
             .await?;
         rows_written = Some(sink_count(&counts)?);
+        sink_report = Some(SinkReport {
+            kind: "parquet".into(),
+            target: redact(&location.display),
+            partitions: sink
+                .written_files()
+                .into_iter()
+                .map(|f| PartitionOutcome {
+                    partition: f.path,
+                    status: "written".into(),
+                    rows: f.rows,
+                    error: None,
+                })
+                .collect(),
+        });
         phases.push(Phase {
             name: "write".into(),
             seconds: elapsed(mark),
@@ -192,13 +231,27 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
         name: "summary".into(),
         seconds: elapsed(mark),
     });
+
+    let mut snapshot_tables = Vec::new();
+    if let (Some(run), Some(output)) = (&snapshot_run, &output) {
+        mark = Instant::now();
+        snapshot_tables = snapshot::write::write_tables(&ctx, run, output, config.concurrency).await?;
+        phases.push(Phase {
+            name: "snapshot".into(),
+            seconds: elapsed(mark),
+        });
+        info!(snapshot = %run.display, "snapshot tables written");
+    }
+
     let total_seconds = elapsed(started);
     let summary = RunSummary {
         routeflow_version: env!("CARGO_PKG_VERSION"),
-        started_at,
+        run_id: run_id.clone(),
+        started_at: started_at.clone(),
         input: config.input.clone(),
         output: output.as_ref().map(|l| l.display.clone()),
         dry_run: config.dry_run,
+        snapshot: snapshot_run.as_ref().map(|l| l.display.clone()),
         options: config.plan.clone(),
         concurrency: config.concurrency,
         filters,
@@ -215,8 +268,25 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
         phases,
         total_seconds,
     };
+    if let (Some(run), Some(sink)) = (&snapshot_run, sink_report) {
+        let mut effective = serde_json::to_value(config).map_err(json_error)?;
+        redact_json(&mut effective);
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            run_id,
+            started_at,
+            finished_at: now_rfc3339(),
+            routeflow_version: env!("CARGO_PKG_VERSION").into(),
+            config: effective,
+            tables: snapshot_tables,
+            summary: serde_json::to_value(&summary).map_err(json_error)?,
+            sink,
+        };
+        snapshot::write::write_manifest(run, &manifest).await?;
+        info!(snapshot = %run.display, "snapshot complete");
+    }
     if let Some(location) = &output {
-        let json = serde_json::to_vec_pretty(&summary).map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let json = serde_json::to_vec_pretty(&summary).map_err(json_error)?;
         location
             .store
             .put(&location.child(SUMMARY_FILE), PutPayload::from(json))

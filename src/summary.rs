@@ -16,11 +16,15 @@ use crate::plan::geo::CoordIssue;
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
     pub routeflow_version: &'static str,
+    /// Names the run in logs and its snapshot (`<snapshot-dir>/run_id=<id>/`).
+    pub run_id: String,
     pub started_at: String,
     pub input: String,
     /// `None` for a dry run.
     pub output: Option<String>,
     pub dry_run: bool,
+    /// The run's snapshot directory; `None` for a dry run or `--no-snapshot`.
+    pub snapshot: Option<String>,
     pub options: PlanOptions,
     pub concurrency: usize,
     pub filters: Filters,
@@ -226,9 +230,8 @@ pub async fn data_figures(ctx: &SessionContext) -> Result<DataFigures> {
         ctx,
         // Summed in fixed point (1 mm) so the total does not depend on partitioning.
         "SELECT CAST(SUM(CAST(round(route_km * 1000000.0) AS BIGINT)) AS DOUBLE) / 1000000.0 AS km,
-                CAST(SUM(CAST(round(nn_km * 1000000.0) AS BIGINT)) AS DOUBLE) / 1000000.0 AS nn FROM (
-           SELECT DistributorID, AgentID, RouteDate, MAX(route_km) AS route_km, MAX(nn_km) AS nn_km
-           FROM route_stops GROUP BY 1, 2, 3) AS per_route",
+                CAST(SUM(CAST(round(nn_km * 1000000.0) AS BIGINT)) AS DOUBLE) / 1000000.0 AS nn
+         FROM route_summary",
     )
     .await?;
     let depots = counts(ctx, "SELECT depot_source, COUNT(*) FROM routes GROUP BY 1").await?;
@@ -306,6 +309,7 @@ impl RunSummary {
         let mut line = |k: &str, v: String| {
             let _ = writeln!(s, "  {k:<34} {v}");
         };
+        line("run id", self.run_id.clone());
         line("routes", self.routes.total.to_string());
         line(
             "rows read / written",
@@ -377,6 +381,9 @@ impl RunSummary {
             format!("{:.2}s ({})", self.total_seconds, phases.join(", ")),
         );
         line("routes per second", format!("{:.0}", self.routes_per_second));
+        if let Some(snapshot) = &self.snapshot {
+            line("snapshot", snapshot.clone());
+        }
         s
     }
 }

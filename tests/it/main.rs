@@ -3,5 +3,7 @@
 mod cli;
 mod pipeline;
 mod rules;
+mod snapshots;
 mod sources;
+mod sql;
 mod support;

@@ -108,6 +108,7 @@ pub fn config(input: &Path, output: &Path, plan: PlanOptions) -> RunConfig {
     RunConfig {
         input: input.display().to_string(),
         output: output.display().to_string(),
+        snapshot_dir: None,
         dry_run: false,
         distributor_ids: vec![],
         limit_routes: None,

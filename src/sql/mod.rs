@@ -1,0 +1,90 @@
+//! SQL for analysts over the same plan the run uses: the five source tables, every stage view of
+//! `plans/` under its own name, and optionally the tables of a snapshot (`snapshot_input.*`,
+//! `snapshot_output.*`).
+//!
+//! Views stay lazy: a query computes only what it needs. A filter on a route's key reaches the source
+//! scan and the sequencing window, so asking for one agent's day sequences only that day (the top-up
+//! allocation, which competes for prospects across all routes, still sees every route).
+
+pub mod output;
+pub mod shell;
+
+use std::path::Path;
+
+use datafusion::common::ScalarValue;
+use datafusion::error::Result;
+use datafusion::prelude::SessionContext;
+
+use crate::plan::{self, PlanOptions};
+use crate::run;
+use crate::snapshot::SnapshotDir;
+use crate::source::file::FileSource;
+use crate::source::location::Location;
+use crate::summary::Filters;
+pub use output::Format;
+
+/// Prefix of the schemas a snapshot's tables appear under.
+pub const SNAPSHOT_SCHEMA_PREFIX: &str = "snapshot_";
+
+/// What the catalog holds.
+#[derive(Debug, Clone)]
+pub struct CatalogConfig {
+    pub input: String,
+    pub filters: Filters,
+    pub concurrency: usize,
+    pub plan: PlanOptions,
+    /// A snapshot directory and run id whose tables to add.
+    pub snapshot: Option<(String, String)>,
+}
+
+/// A session holding sources, stage views and, when asked, a snapshot's tables.
+pub async fn catalog(config: &CatalogConfig) -> Result<SessionContext> {
+    config.plan.validate()?;
+    let ctx = run::session(config.concurrency);
+    let source = FileSource::new(Location::resolve(&ctx, &config.input)?);
+    run::register_sources(&ctx, &source, &config.filters).await?;
+    plan::register(&ctx, &config.plan, false, |_| {}).await?;
+    if let Some((dir, run_id)) = &config.snapshot {
+        let dir = SnapshotDir::new(Location::resolve(&ctx, dir)?);
+        dir.register(&ctx, run_id, SNAPSHOT_SCHEMA_PREFIX).await?;
+    }
+    Ok(ctx)
+}
+
+/// Runs `query` and writes its result; returns the row count.
+pub async fn execute(ctx: &SessionContext, query: &str, format: Format, out: Option<&Path>) -> Result<u64> {
+    let df = ctx.sql(query).await?;
+    output::write(df.execute_stream().await?, format, out).await
+}
+
+/// The tables and views of the catalog (`\d`).
+pub async fn list_tables(ctx: &SessionContext, format: Format) -> Result<u64> {
+    let df = ctx
+        .sql(
+            "SELECT table_schema, table_name, table_type FROM information_schema.tables
+             WHERE table_schema <> 'information_schema' ORDER BY table_schema, table_name",
+        )
+        .await?;
+    output::write(df.execute_stream().await?, format, None).await
+}
+
+/// The columns of one table (`\d NAME`, `NAME` optionally `schema.table`).
+pub async fn describe(ctx: &SessionContext, name: &str, format: Format) -> Result<u64> {
+    let (schema, table) = match name.split_once('.') {
+        Some((s, t)) => (Some(s), t),
+        None => (None, name),
+    };
+    let unquote = |s: &str| s.trim().trim_matches('"').to_string();
+    let df = ctx
+        .sql(
+            "SELECT table_schema, column_name, data_type, is_nullable FROM information_schema.columns
+             WHERE table_name = $1 AND ($2 IS NULL OR table_schema = $2)
+             ORDER BY table_schema, ordinal_position",
+        )
+        .await?
+        .with_param_values(vec![
+            ScalarValue::Utf8(Some(unquote(table))),
+            ScalarValue::Utf8(schema.map(unquote)),
+        ])?;
+    output::write(df.execute_stream().await?, format, None).await
+}
