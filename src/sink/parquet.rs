@@ -417,4 +417,87 @@ mod tests {
         let values: Vec<&str> = text.lines().nth(3).unwrap().split('|').map(str::trim).collect();
         assert_eq!(values, ["", "1000", "1000", "0", "999", ""], "{text}");
     }
+
+    /// Hive partitions: one directory per value, NULL in the default partition, a `/` in a value
+    /// percent-encoded, a value that comes back later in a new file, and the column kept out of the
+    /// files but read back from the paths.
+    #[tokio::test]
+    async fn partitions_by_a_column_in_hive_directories() {
+        use arrow::array::StringArray;
+        let ctx = SessionContext::new();
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        ctx.register_object_store(&url::Url::parse("memory://hive").unwrap(), Arc::clone(&store));
+        let location = Location::resolve(&ctx, "memory://hive/out").unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("d", DataType::Utf8, true),
+            Field::new("x", DataType::Int32, false),
+        ]));
+        let batch = |d: Vec<Option<&str>>, x: Vec<i32>| {
+            Ok(RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![Arc::new(StringArray::from(d)), Arc::new(Int32Array::from(x))],
+            )
+            .unwrap())
+        };
+        let batches = vec![
+            batch(vec![Some("A"), Some("A"), None, Some("B/1")], vec![0, 1, 2, 3]),
+            batch(vec![Some("B/1"), Some("A")], vec![4, 5]),
+        ];
+        let stream = Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&schema),
+            futures::stream::iter(batches),
+        ));
+        let sink = ParquetDatasetSink::new(&location, "T", Arc::clone(&schema), 2)
+            .with_partition_column("d")
+            .unwrap();
+        assert_eq!(sink.write_all(stream, &ctx.task_ctx()).await.unwrap(), 6);
+        let files: Vec<(String, u64)> = sink
+            .written_files()
+            .into_iter()
+            .map(|f| (f.path, f.rows))
+            .collect();
+        assert_eq!(
+            files,
+            [
+                ("d=A/part-00000.parquet".to_string(), 2),
+                ("d=A/part-00001.parquet".to_string(), 1),
+                ("d=B%2F1/part-00000.parquet".to_string(), 2),
+                ("d=__HIVE_DEFAULT_PARTITION__/part-00000.parquet".to_string(), 1),
+            ]
+        );
+        let options = datafusion::prelude::ParquetReadOptions::default()
+            .table_partition_cols(vec![("d".to_string(), DataType::Utf8)]);
+        let df = ctx.read_parquet("memory://hive/out/T/", options).await.unwrap();
+        assert_eq!(df.schema().fields().len(), 2, "d comes from the paths only");
+        let rows = df
+            .sort(vec![datafusion::prelude::col("x").sort(true, true)])
+            .unwrap();
+        let text = arrow::util::pretty::pretty_format_batches(&rows.collect().await.unwrap())
+            .unwrap()
+            .to_string();
+        let values: Vec<String> = text
+            .lines()
+            .skip(3)
+            .filter(|l| l.starts_with('|'))
+            .map(|l| {
+                l.split('|')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        assert_eq!(
+            values,
+            [
+                "0 A",
+                "1 A",
+                "2 __HIVE_DEFAULT_PARTITION__",
+                "3 B/1",
+                "4 B/1",
+                "5 A"
+            ],
+            "{text}"
+        );
+    }
 }

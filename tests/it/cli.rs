@@ -130,3 +130,74 @@ fn the_committed_fixtures_are_what_generate_produces() {
         );
     }
 }
+
+/// The snapshot commands as an auditor uses them: list, show, verify (failing after tampering) and a
+/// clear refusal of an incomplete run.
+#[test]
+fn snapshot_commands_list_show_verify_and_refuse_incomplete_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let snapshots = out.join("snapshots");
+    let summary = stdout_of(routeflow().args(["-q", "run", "--json", "--output"]).arg(&out));
+    let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    let run_id = summary["run_id"].as_str().unwrap().to_string();
+    let snapshots_cmd = |args: &[&str]| {
+        let mut cmd = routeflow();
+        cmd.args(["-q", "snapshots"])
+            .args(args)
+            .arg("--snapshot-dir")
+            .arg(&snapshots);
+        cmd
+    };
+
+    let listed = stdout_of(&mut snapshots_cmd(&["list"]));
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with(&run_id) && l.contains("complete")),
+        "{listed}"
+    );
+    let shown = stdout_of(&mut snapshots_cmd(&["show", &run_id]));
+    assert!(
+        shown.contains("output/MonthlyRoutePlan_temp") && shown.contains("sha256"),
+        "{shown}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&stdout_of(&mut snapshots_cmd(&["show", &run_id, "--json"]))).unwrap();
+    assert_eq!(manifest["summary"]["rows"]["written"], summary["rows"]["written"]);
+    let verified = stdout_of(&mut snapshots_cmd(&["verify", &run_id]));
+    assert!(verified.contains("all match"), "{verified}");
+
+    let file = snapshots.join(format!("run_id={run_id}/input/customer/part-00000.parquet"));
+    std::fs::write(&file, b"tampered").unwrap();
+    let failed = snapshots_cmd(&["verify", &run_id]).output().unwrap();
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&failed.stdout).contains("changed: "));
+
+    std::fs::remove_file(snapshots.join(format!("run_id={run_id}/manifest.json"))).unwrap();
+    let listed = stdout_of(&mut snapshots_cmd(&["list"]));
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with(&run_id) && l.contains("incomplete")),
+        "{listed}"
+    );
+    let refused = snapshots_cmd(&["show", &run_id]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("incomplete"));
+    let bad_id = snapshots_cmd(&["show", "../../etc"]).output().unwrap();
+    assert_eq!(bad_id.status.code(), Some(3));
+}
+
+#[test]
+fn no_snapshot_and_dry_run_leave_no_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    stdout_of(
+        routeflow()
+            .args(["-q", "run", "--no-snapshot", "--output"])
+            .arg(&out),
+    );
+    assert!(out.join("MonthlyRoutePlan_temp").exists());
+    assert!(!out.join("snapshots").exists());
+}
