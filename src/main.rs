@@ -517,10 +517,14 @@ async fn snapshots(command: SnapshotsCommand) -> anyhow::Result<()> {
             let dir = snapshot_dir(&ctx, &dir)?;
             let (changed, totals) = diff::diff(&dir, &run_a, &run_b, concurrency(None)).await?;
             let rows = sql::output::write(changed.execute_stream().await?, format, out.as_deref()).await?;
-            if format == Format::Table || out.is_some() {
-                let totals = totals.collect().await?;
-                eprintln!("{rows} routes changed from {run_a} to {run_b}");
-                eprintln!("{}", arrow::util::pretty::pretty_format_batches(&totals)?);
+            // The totals follow the table for people; next to CSV or JSON on standard output they go
+            // to standard error, so the data stays parseable.
+            let totals = arrow::util::pretty::pretty_format_batches(&totals.collect().await?)?;
+            let text = format!("{rows} routes changed from {run_a} to {run_b}\n{totals}");
+            if format == Format::Table && out.is_none() {
+                println!("{text}");
+            } else {
+                eprintln!("{text}");
             }
             Ok(())
         }

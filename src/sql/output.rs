@@ -78,9 +78,15 @@ async fn each_batch(
 }
 
 async fn table(stream: SendableRecordBatchStream, mut sink: Box<dyn Write + Send>) -> Result<u64> {
+    let schema = stream.schema();
     let batches = datafusion::physical_plan::common::collect(stream).await?;
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-    writeln!(sink, "{}", arrow::util::pretty::pretty_format_batches(&batches)?)?;
+    // With the schema, an empty result still shows its column names.
+    writeln!(
+        sink,
+        "{}",
+        arrow::util::pretty::pretty_format_batches_with_schema(schema, &batches)?
+    )?;
     writeln!(sink, "{rows} row{}", if rows == 1 { "" } else { "s" })?;
     sink.flush()?;
     Ok(rows as u64)
