@@ -8,9 +8,11 @@
 //! - [`sink`]: the result table written through a DataFusion `DataSink`.
 //!
 //! [`run`] wires them together for a batch run and produces the [`summary`]; [`snapshot`] keeps what a
-//! run read and wrote for auditors, and [`sql`] lets analysts query sources, stages and snapshots.
+//! run read and wrote for auditors, [`sql`] lets analysts query sources, stages and snapshots, and
+//! [`map`] draws a run's routes for planners.
 
 pub mod generate;
+pub mod map;
 pub mod plan;
 pub mod redact;
 pub mod run;

@@ -7,6 +7,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 use datafusion::error::DataFusionError;
 use routeflow::generate::{self, GenerateOptions, Scale};
+use routeflow::map::{self, MapFormat, MapSource, Selection};
 use routeflow::plan::sequence::SequenceMode;
 use routeflow::plan::{self, PlanOptions};
 use routeflow::run::{self, RunConfig};
@@ -47,6 +48,10 @@ enum Command {
     ///
     /// Example: routeflow sql "SELECT * FROM route_summary ORDER BY route_km DESC LIMIT 5"
     Sql(SqlArgs),
+    /// Draw a run's routes: .geojson, .svg, .png, or a self-contained .html page with a selector.
+    ///
+    /// Example: routeflow map routes.html --output out --distributor D001
+    Map(MapArgs),
     /// List, show, compare and verify the audit snapshots runs leave behind.
     ///
     /// Example: routeflow snapshots list
@@ -166,6 +171,38 @@ struct SqlArgs {
     /// Write the result to FILE instead of standard output.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct MapArgs {
+    /// The file to write; its extension picks the format (.geojson, .svg, .png, .html).
+    file: PathBuf,
+    /// The run's input tables (for coordinates, and to tell which stops the run added).
+    #[arg(long, default_value = "fixtures/small")]
+    input: String,
+    /// The run's output directory.
+    #[arg(long, default_value = "out")]
+    output: String,
+    /// Draw a snapshot's routes instead (its own input and output).
+    #[arg(long, value_name = "RUN_ID")]
+    snapshot: Option<String>,
+    #[command(flatten)]
+    snapshot_dir: SnapshotDirArg,
+    /// Only this distributor.
+    #[arg(long, value_name = "ID")]
+    distributor: Option<String>,
+    /// Only this agent.
+    #[arg(long, value_name = "ID")]
+    agent: Option<String>,
+    /// Only this route date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    date: Option<String>,
+    /// Drawing width in pixels (.svg, .png).
+    #[arg(long, default_value_t = 1200)]
+    width: u32,
+    /// Drawing height in pixels (.svg, .png).
+    #[arg(long, default_value_t = 900)]
+    height: u32,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -377,6 +414,42 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Snapshots { command } => snapshots(command).await,
+        Command::Map(args) => {
+            let format = MapFormat::from_path(&args.file)?;
+            let source = match &args.snapshot {
+                Some(run_id) => MapSource::Snapshot {
+                    dir: args.snapshot_dir.dir.clone(),
+                    run_id: run_id.clone(),
+                },
+                None => MapSource::Run {
+                    input: args.input.clone(),
+                    output: args.output.clone(),
+                },
+            };
+            let selection = Selection {
+                distributor: args.distributor.clone(),
+                agent: args.agent.clone(),
+                date: args.date.clone(),
+            };
+            let routes = map::load(&source, &selection, concurrency(None)).await?;
+            if routes.is_empty() {
+                return Err(DataFusionError::Configuration("no route matches the selection".into()).into());
+            }
+            if routes.len() > format.max_routes() {
+                return Err(DataFusionError::Configuration(format!(
+                    "{} routes selected; one {:?} map shows at most {}: narrow it with --distributor, --agent or --date",
+                    routes.len(),
+                    format,
+                    format.max_routes()
+                ))
+                .into());
+            }
+            let bytes = format.render(&routes, args.width, args.height)?;
+            std::fs::write(&args.file, bytes)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.file.display()))?;
+            info!(routes = routes.len(), file = %args.file.display(), "map written");
+            Ok(())
+        }
         Command::Generate(args) => {
             let started = Instant::now();
             let opts = GenerateOptions {

@@ -1,6 +1,7 @@
 //! Integration tests: one binary (every test binary links DataFusion), one module per theme.
 
 mod cli;
+mod map;
 mod pipeline;
 mod rules;
 mod snapshots;
