@@ -1,4 +1,4 @@
--- Stage 6, route_plan: the table written back (rule 8). Every input row, unchanged but for StopNo and
+-- Stage 7, route_plan: the table written back (rule 8). Every input row, unchanged but for StopNo and
 -- custype of routed rows, plus one row per added prospect. A full join keeps both sides in one pass:
 -- plan rows without a stop (not routed) keep their values, stops without a plan row are the added
 -- prospects, and extra columns of the plan are NULL on added rows. Sorted by route and StopNo, then

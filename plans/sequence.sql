@@ -32,14 +32,3 @@ SELECT DistributorID, AgentID, RouteDate, CustNo, custype, origin, latitude, lon
        added_name, added_wd, added_territory, added_route_name, added_route_code, added_sales_office
 FROM sequenced;
 
--- One row per route: its stops, how many were added, how many have no coordinates, and the path length
--- of the chosen sequence and of nearest neighbour. The run summary's km and `snapshots diff` use it.
-CREATE VIEW route_summary AS
-SELECT DistributorID, AgentID, RouteDate,
-       COUNT(*) AS stops,
-       COUNT(CASE WHEN origin <> 'plan' THEN 1 END) AS added,
-       COUNT(CASE WHEN latitude IS NULL THEN 1 END) AS without_coordinates,
-       MAX(route_km) AS route_km,
-       MAX(nn_km) AS nn_km
-FROM route_stops
-GROUP BY DistributorID, AgentID, RouteDate;

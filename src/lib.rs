@@ -14,6 +14,7 @@
 pub mod generate;
 pub mod map;
 pub mod plan;
+pub mod progress;
 pub mod redact;
 pub mod run;
 pub mod schema;

@@ -1,8 +1,10 @@
 //! The `routeflow` command line: `run`, `explain`, `sql`, `snapshots` and `generate`.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use datafusion::error::DataFusionError;
@@ -10,6 +12,7 @@ use routeflow::generate::{self, GenerateOptions, Scale};
 use routeflow::map::{self, MapFormat, MapSource, Selection};
 use routeflow::plan::sequence::SequenceMode;
 use routeflow::plan::{self, PlanOptions};
+use routeflow::progress::{self, SuspendingWriter};
 use routeflow::run::{self, RunConfig};
 use routeflow::snapshot::SnapshotDir;
 use routeflow::snapshot::diff;
@@ -26,11 +29,23 @@ struct Cli {
     /// More log output (-v debug, -vv trace); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
-    /// Only warnings and errors.
+    /// Only warnings and errors, and no progress display.
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// Log lines as text for people, or one JSON object per line (with the run id) for collectors.
+    #[arg(long, value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    log_format: LogFormat,
+    /// Append logs to this file instead of writing them to standard error.
+    #[arg(long, value_name = "PATH", global = true)]
+    log_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Pretty,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -136,6 +151,9 @@ struct RunArgs {
     /// Print the summary as JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Seconds between progress lines when standard error is not a terminal (a scheduler's log).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    progress_interval: f64,
 }
 
 #[derive(Args, Debug)]
@@ -273,13 +291,17 @@ struct GenerateArgs {
     output: PathBuf,
 }
 
-/// Exit codes: 0 success, 1 failure, 3 bad configuration or input.
+/// Exit codes: 0 success, 1 failure, 2 partial (some sink partitions failed; the SQL Server sink's
+/// outcome, never the file sink's, which writes all or fails), 3 bad configuration or input.
 const EXIT_FAILURE: u8 = 1;
 const EXIT_BAD_INPUT: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose, cli.quiet);
+    if let Err(e) = init_logging(&cli) {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -287,7 +309,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_FAILURE);
         }
     };
-    match runtime.block_on(dispatch(cli.command)) {
+    match runtime.block_on(dispatch(cli.command, cli.quiet, cli.log_format)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let code = exit_code(&e);
@@ -297,8 +319,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8, quiet: bool) {
-    let default = match (quiet, verbose) {
+/// Logs through tracing: `RUST_LOG` or -v/-q pick the level; text or JSON; standard error (printed
+/// above the progress bar, never through it) or a file. Colours only on a terminal.
+fn init_logging(cli: &Cli) -> anyhow::Result<()> {
+    let default = match (cli.quiet, cli.verbose) {
         (true, _) => "warn",
         (false, 0) => "info",
         (false, 1) => "debug",
@@ -306,11 +330,29 @@ fn init_logging(verbose: u8, quiet: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    let file = match &cli.log_file {
+        Some(path) => Some(Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| anyhow::anyhow!("cannot open the log file {}: {e}", path.display()))?,
+        )),
+        None => None,
+    };
+    match (cli.log_format, file) {
+        (LogFormat::Json, Some(file)) => builder.json().with_writer(file).init(),
+        (LogFormat::Json, None) => builder.json().with_writer(SuspendingWriter::new).init(),
+        (LogFormat::Pretty, Some(file)) => builder.with_ansi(false).with_writer(file).init(),
+        (LogFormat::Pretty, None) => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(SuspendingWriter::new)
+            .init(),
+    }
+    Ok(())
 }
 
 fn exit_code(e: &anyhow::Error) -> u8 {
@@ -334,7 +376,7 @@ fn concurrency(n: Option<usize>) -> usize {
     n.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }
 
-async fn dispatch(command: Command) -> anyhow::Result<()> {
+async fn dispatch(command: Command, quiet: bool, log_format: LogFormat) -> anyhow::Result<()> {
     match command {
         Command::Run(args) => {
             let snapshot_dir = match (args.no_snapshot, &args.snapshot_dir) {
@@ -352,7 +394,18 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
                 concurrency: concurrency(args.input.concurrency),
                 plan: args.plan.options(),
             };
-            let summary = run::run(&config).await?;
+            let mode = match (quiet, log_format) {
+                (true, _) => progress::Mode::Off,
+                // A JSON log stays all JSON: progress lines become log events.
+                (false, LogFormat::Json) => progress::Mode::Plain(Box::new(progress::LogLines::default())),
+                (false, LogFormat::Pretty) => progress::Mode::Auto,
+            };
+            let interval = Duration::try_from_secs_f64(args.progress_interval)
+                .map_err(|e| DataFusionError::Configuration(format!("--progress-interval: {e}")))?;
+            let reporter = progress::start(progress::global(), mode, interval);
+            let summary = run::run(&config).await;
+            reporter.finish();
+            let summary = summary?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
@@ -381,7 +434,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
                 limit_routes: args.input.limit_routes,
             };
             run::register_sources(&ctx, &source, &filters).await?;
-            plan::register(&ctx, &options, false, |_| {}).await?;
+            plan::register(&ctx, &options, false, |_, _| {}).await?;
             let df = ctx.table(args.view.as_str()).await?;
             let explained = df.explain(false, args.analyze)?.collect().await?;
             println!("{}", arrow::util::pretty::pretty_format_batches(&explained)?);

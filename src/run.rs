@@ -10,9 +10,10 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{JoinType, ident, lit};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use object_store::{ObjectStoreExt, PutPayload};
-use tracing::info;
+use tracing::{Instrument, info};
 
 use crate::plan::{self, PlanOptions};
+use crate::progress;
 use crate::redact::{redact, redact_json};
 use crate::schema::{self, ROUTE_PLAN};
 use crate::sink::parquet::{ParquetDatasetSink, SinkTable};
@@ -136,12 +137,20 @@ fn sink_count(batches: &[arrow::array::RecordBatch]) -> Result<u64> {
 }
 
 /// Runs the whole job and returns its summary (also written as `run_summary.json` unless dry run).
+/// Every log line of the run carries its id (the `run` span).
 pub async fn run(config: &RunConfig) -> Result<RunSummary> {
+    let run_id = snapshot::new_run_id();
+    let span = tracing::info_span!("run", run_id = %run_id);
+    run_with_id(config, run_id).instrument(span).await
+}
+
+async fn run_with_id(config: &RunConfig, run_id: String) -> Result<RunSummary> {
     config.plan.validate()?;
     let started = Instant::now();
     let started_at = now_rfc3339();
-    let run_id = snapshot::new_run_id();
-    info!(run_id, "run started");
+    let progress = progress::global();
+    progress.set_phase("read");
+    info!(input = %config.input, "run started");
     let ctx = session(config.concurrency);
     let filters = Filters {
         distributor_ids: config.distributor_ids.clone(),
@@ -165,12 +174,24 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
         name: "open".into(),
         seconds: elapsed(mark),
     });
-    info!(input = %config.input, "tables opened");
+    info!(phase = "read", "tables opened");
 
     mark = Instant::now();
-    plan::register(&ctx, &config.plan, true, |stage| {
+    progress.set_phase("plan");
+    plan::register(&ctx, &config.plan, true, |stage, materialized| {
         let seconds = elapsed(mark);
-        info!(stage, seconds, "stage done");
+        info!(phase = stage, seconds, "stage done");
+        for (table, rows) in materialized {
+            if *table == "routes" {
+                progress.set_total(*rows as u64);
+            }
+        }
+        // The stage after the top-up sequences every route; the rest is writing.
+        match stage {
+            "topup" => progress.set_phase("sequence"),
+            "sequence" => progress.set_phase("write"),
+            _ => {}
+        }
         phases.push(Phase {
             name: stage.to_string(),
             seconds,
@@ -213,7 +234,9 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
             name: "write".into(),
             seconds: elapsed(mark),
         });
-        info!(output = %location.display, "result written");
+        info!(phase = "write", output = %location.display, "result written");
+        // The sink does not see routes; once the table is written, every route is.
+        progress.add_done(progress.snapshot().total);
     }
 
     mark = Instant::now();
@@ -240,7 +263,7 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
             name: "snapshot".into(),
             seconds: elapsed(mark),
         });
-        info!(snapshot = %run.display, "snapshot tables written");
+        info!(phase = "snapshot", snapshot = %run.display, "snapshot tables written");
     }
 
     let total_seconds = elapsed(started);
@@ -283,7 +306,7 @@ pub async fn run(config: &RunConfig) -> Result<RunSummary> {
             sink,
         };
         snapshot::write::write_manifest(run, &manifest).await?;
-        info!(snapshot = %run.display, "snapshot complete");
+        info!(phase = "snapshot", snapshot = %run.display, "snapshot complete");
     }
     if let Some(location) = &output {
         let json = serde_json::to_vec_pretty(&summary).map_err(json_error)?;

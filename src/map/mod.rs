@@ -99,7 +99,7 @@ pub async fn load(source: &MapSource, selection: &Selection, concurrency: usize)
     }
     ctx.register_table(TableReference::bare(ROUTE_PLAN), output)?;
     ctx.register_table("input_plan", Arc::new(FileTable::open(&input, ROUTE_PLAN).await?))?;
-    plan::register(&ctx, &options, false, |_| {}).await?;
+    plan::register(&ctx, &options, false, |_, _| {}).await?;
 
     let mut df = ctx.sql(MAP_STOPS).await?;
     let filters: Vec<Expr> = [

@@ -1,7 +1,9 @@
 //! The plan: the SQL stages of `plans/` registered as views in one `SessionContext`, plus the two
 //! operators SQL cannot express (the top-up allocation and route sequencing).
 //!
-//! Data flows lookup → enrich → routes → candidates → topup → sequence → route_plan. Every name is a
+//! Data flows lookup → enrich → routes → candidates → topup → sequence → route_summary → route_plan.
+//! A view is planned against the tables that exist when it is created, so a view that reads a
+//! materialised table lives in a later stage than the one that materialises it. Every name is a
 //! view (or table) of the context, so analysts can query any stage with the same names.
 
 pub mod geo;
@@ -68,6 +70,11 @@ pub const STAGES: &[Stage] = &[
         materialize: &["route_stops"],
     },
     Stage {
+        name: "route_summary",
+        body: Body::Sql(include_str!("../../plans/route_summary.sql")),
+        materialize: &[],
+    },
+    Stage {
         name: "route_plan",
         body: Body::Sql(include_str!("../../plans/route_plan.sql")),
         materialize: &[],
@@ -77,12 +84,13 @@ pub const STAGES: &[Stage] = &[
 /// Registers the UDFs, the run options and every stage on `ctx`, whose source tables must already be
 /// registered. With `materialize`, the views listed by each stage are computed once and replaced by
 /// in-memory tables before later stages are planned (a batch run); without it every stage stays a lazy
-/// view (analysts and `explain`). `on_stage` is called after each stage, for timing and progress.
+/// view (analysts and `explain`). `on_stage` is called after each stage with the row counts of the
+/// tables it materialised, for timing and progress.
 pub async fn register(
     ctx: &SessionContext,
     options: &PlanOptions,
     materialize: bool,
-    mut on_stage: impl FnMut(&str),
+    mut on_stage: impl FnMut(&str, &[(&str, usize)]),
 ) -> Result<()> {
     for udf in geo::udfs() {
         ctx.register_udf(udf);
@@ -106,24 +114,27 @@ pub async fn register(
                 ctx.register_table("topup", Arc::new(topup))?;
             }
         }
+        let mut rows = Vec::new();
         if materialize {
             for view in stage.materialize {
-                materialize_table(ctx, view).await?;
+                rows.push((*view, materialize_table(ctx, view).await?));
             }
         }
-        on_stage(stage.name);
+        on_stage(stage.name, &rows);
     }
     Ok(())
 }
 
-/// Computes `name` once and re-registers it as an in-memory table under the same name.
-async fn materialize_table(ctx: &SessionContext, name: &str) -> Result<()> {
+/// Computes `name` once and re-registers it as an in-memory table under the same name; returns its
+/// row count.
+async fn materialize_table(ctx: &SessionContext, name: &str) -> Result<usize> {
     let df = ctx.table(name).await?;
     let schema = df.schema().inner().clone();
     let partitions = df.collect_partitioned().await?;
+    let rows = partitions.iter().flatten().map(|b| b.num_rows()).sum();
     ctx.deregister_table(name)?;
     ctx.register_table(name, Arc::new(MemTable::try_new(schema, partitions)?))?;
-    Ok(())
+    Ok(rows)
 }
 
 /// Splits a plan file into statements: on `;` at the end of a line, ignoring comment-only chunks.

@@ -189,6 +189,7 @@ impl PartitionEvaluator for RouteEvaluator {
             .map(|i| (dlat.value(i), dlon.value(i)))
             .unwrap_or(super::geo::MANILA);
         let seq = sequence_route(&cust_no, &coords, depot, self.mode, self.no_coords_stop);
+        crate::progress::global().add_done(1);
         let arrays: Vec<ArrayRef> = vec![
             Arc::new(Int32Array::from(seq.stop_no)),
             Arc::new(Float64Array::from(vec![seq.route_km; num_rows])),

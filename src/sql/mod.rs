@@ -43,7 +43,7 @@ pub async fn catalog(config: &CatalogConfig) -> Result<SessionContext> {
     let ctx = run::session(config.concurrency);
     let source = FileSource::new(Location::resolve(&ctx, &config.input)?);
     run::register_sources(&ctx, &source, &config.filters).await?;
-    plan::register(&ctx, &config.plan, false, |_| {}).await?;
+    plan::register(&ctx, &config.plan, false, |_, _| {}).await?;
     if let Some((dir, run_id)) = &config.snapshot {
         let dir = SnapshotDir::new(Location::resolve(&ctx, dir)?);
         dir.register(&ctx, run_id, SNAPSHOT_SCHEMA_PREFIX).await?;

@@ -201,3 +201,87 @@ fn no_snapshot_and_dry_run_leave_no_snapshot() {
     assert!(out.join("MonthlyRoutePlan_temp").exists());
     assert!(!out.join("snapshots").exists());
 }
+
+/// Not on a terminal, progress is plain lines of one fixed shape at a steady interval, ending with
+/// every route done, and nothing on standard error carries a control character.
+#[test]
+fn progress_for_a_scheduler_log_is_plain_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let output = routeflow()
+        .args([
+            "run",
+            "--no-snapshot",
+            "--json",
+            "--progress-interval",
+            "0.01",
+            "--output",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let routes = summary["routes"]["total"].as_u64().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        !stderr.chars().any(|c| c.is_control() && c != '\n'),
+        "control characters in {stderr:?}"
+    );
+    let progress: Vec<&str> = stderr.lines().filter(|l| l.starts_with("progress: ")).collect();
+    assert!(progress.len() >= 2, "{stderr}");
+    let counted: Vec<(u64, u64)> = progress
+        .iter()
+        .filter_map(|l| routeflow::progress::parse_plain_line(l))
+        .collect();
+    assert!(!counted.is_empty(), "lines with a route total: {progress:?}");
+    assert_eq!(counted.last(), Some(&(routes, routes)), "{progress:?}");
+    assert!(
+        progress.last().unwrap().ends_with("| phase write"),
+        "{progress:?}"
+    );
+}
+
+/// JSON logs: one object per line, each event of the run carrying its id, stages with their phase,
+/// and progress as events too; --log-file appends them to a file instead of standard error.
+#[test]
+fn json_logs_carry_the_run_id_and_phase() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let log = dir.path().join("routeflow.log");
+    let stdout = stdout_of(
+        routeflow()
+            .args(["--log-format", "json", "--log-file"])
+            .arg(&log)
+            .args([
+                "run",
+                "--no-snapshot",
+                "--json",
+                "--progress-interval",
+                "0.01",
+                "--output",
+            ])
+            .arg(&out),
+    );
+    let run_id = serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["run_id"].clone();
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    let stages: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["fields"]["message"] == "stage done")
+        .collect();
+    assert!(stages.len() >= 6, "{events:?}");
+    for e in &stages {
+        assert_eq!(e["span"]["run_id"], run_id);
+        assert!(e["fields"]["phase"].is_string() && e["level"] == "INFO");
+    }
+    assert!(
+        events.iter().any(|e| e["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("progress: "))),
+        "progress lines are JSON events too"
+    );
+}
