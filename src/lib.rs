@@ -11,6 +11,7 @@
 //! run read and wrote for auditors, [`sql`] lets analysts query sources, stages and snapshots, and
 //! [`map`] draws a run's routes for planners.
 
+pub mod config;
 pub mod generate;
 pub mod map;
 pub mod plan;

@@ -1,13 +1,15 @@
 //! The `routeflow` command line: `run`, `explain`, `sql`, `snapshots` and `generate`.
 
+use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use datafusion::error::DataFusionError;
+use routeflow::config;
 use routeflow::generate::{self, GenerateOptions, Scale};
 use routeflow::map::{self, MapFormat, MapSource, Selection};
 use routeflow::plan::sequence::SequenceMode;
@@ -23,20 +25,39 @@ use routeflow::summary::Filters;
 use tracing::{error, info};
 
 /// Turns a monthly route plan into optimized daily routes.
+///
+/// Every option can also come from routeflow.toml (--config, ROUTEFLOW_CONFIG, or ./routeflow.toml)
+/// or from a ROUTEFLOW_<OPTION> environment variable (ROUTEFLOW_INPUT, ROUTEFLOW_TARGET_STOPS, ...);
+/// flags win over the environment, the environment over the file. `routeflow config show run` prints
+/// what a command would use and where each value came from.
+///
+/// Exit codes: 0 success, 1 failure, 2 partial (some output partitions failed), 3 bad configuration
+/// or input.
 #[derive(Parser, Debug)]
-#[command(name = "routeflow", version, about, long_about = None)]
+#[command(
+    name = "routeflow",
+    version,
+    about,
+    after_help = "Examples:\n  routeflow run\n  routeflow run --input /data/2026-12 --output /data/result \
+                  --distributor-id D001\n  routeflow sql \"SELECT * FROM route_summary LIMIT 5\"\n  \
+                  routeflow snapshots list\n  routeflow map routes.html --distributor D001\n  \
+                  routeflow config show run"
+)]
 struct Cli {
+    /// The configuration file [default: ./routeflow.toml when it exists].
+    #[arg(long, value_name = "PATH", global = true, env = config::CONFIG_ENV, help_heading = "Global options")]
+    config: Option<PathBuf>,
     /// More log output (-v debug, -vv trace); RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = "Global options")]
     verbose: u8,
     /// Only warnings and errors, and no progress display.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     quiet: bool,
     /// Log lines as text for people, or one JSON object per line (with the run id) for collectors.
-    #[arg(long, value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    #[arg(long, value_enum, default_value_t = LogFormat::Pretty, global = true, help_heading = "Global options")]
     log_format: LogFormat,
     /// Append logs to this file instead of writing them to standard error.
-    #[arg(long, value_name = "PATH", global = true)]
+    #[arg(long, value_name = "PATH", global = true, help_heading = "Global options")]
     log_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -78,6 +99,24 @@ enum Command {
     ///
     /// Example: routeflow generate --scale national --seed 7 --output /tmp/national
     Generate(GenerateArgs),
+    /// Show the effective configuration of a command, value by value, with where each came from.
+    ///
+    /// Example: routeflow config show run --target-stops 50
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Print a shell completion script.
+    ///
+    /// Example: routeflow completions bash > /etc/bash_completion.d/routeflow
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    ///
+    /// Example: routeflow man > /usr/local/share/man/man1/routeflow.1
+    Man,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -132,9 +171,9 @@ impl PlanArgs {
 
 #[derive(Args, Debug)]
 struct RunArgs {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Input")]
     input: InputArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Plan")]
     plan: PlanArgs,
     /// Directory or URL for the result (<output>/MonthlyRoutePlan_temp/) and run_summary.json.
     #[arg(long, default_value = "out")]
@@ -231,6 +270,17 @@ struct SnapshotDirArg {
 }
 
 #[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// The values COMMAND (default: run) would use, from flags, environment, file or defaults;
+    /// secrets shown as ***.
+    Show {
+        /// A command and its options, as you would run it.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+        command: Vec<OsString>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum SnapshotsCommand {
     /// Every run in the directory, oldest first; runs that never finished are marked incomplete.
     ///
@@ -296,8 +346,55 @@ struct GenerateArgs {
 const EXIT_FAILURE: u8 = 1;
 const EXIT_BAD_INPUT: u8 = 3;
 
+/// The command line with a `ROUTEFLOW_<OPTION>` environment variable on every option, so the
+/// environment covers every option of every subcommand without a list to keep in step.
+fn cli_command() -> clap::Command {
+    fn with_env(cmd: clap::Command) -> clap::Command {
+        let names: Vec<String> = cmd.get_subcommands().map(|c| c.get_name().to_string()).collect();
+        let mut cmd = cmd.mut_args(|arg| {
+            let counted = matches!(
+                arg.get_action(),
+                clap::ArgAction::Count | clap::ArgAction::Help | clap::ArgAction::Version
+            );
+            match arg.get_long() {
+                Some(long) if !counted && arg.get_env().is_none() => {
+                    let name = format!("ROUTEFLOW_{}", long.to_ascii_uppercase().replace('-', "_"));
+                    arg.env(name)
+                }
+                _ => arg,
+            }
+        });
+        for name in names {
+            cmd = cmd.mut_subcommand(name, with_env);
+        }
+        cmd
+    }
+    with_env(Cli::command())
+}
+
+/// Parses the command line over the configuration file; usage errors are bad input (exit 3).
+fn parse(argv: Vec<OsString>) -> Result<(Cli, config::Layered, clap::ArgMatches), ExitCode> {
+    let cmd = cli_command();
+    let layered = config::layer(&cmd, argv, &|k| std::env::var(k).ok()).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    })?;
+    let matches = cmd.try_get_matches_from(&layered.args).map_err(|e| {
+        let _ = e.print();
+        ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT } else { 0 })
+    })?;
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| {
+        let _ = e.print();
+        ExitCode::from(EXIT_BAD_INPUT)
+    })?;
+    Ok((cli, layered, matches))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse(std::env::args_os().collect()) {
+        Ok((cli, _, _)) => cli,
+        Err(code) => return code,
+    };
     if let Err(e) = init_logging(&cli) {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_BAD_INPUT);
@@ -309,7 +406,8 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_FAILURE);
         }
     };
-    match runtime.block_on(dispatch(cli.command, cli.quiet, cli.log_format)) {
+    let config_file = cli.config.clone();
+    match runtime.block_on(dispatch(cli.command, cli.quiet, cli.log_format, config_file)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let code = exit_code(&e);
@@ -376,7 +474,12 @@ fn concurrency(n: Option<usize>) -> usize {
     n.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }
 
-async fn dispatch(command: Command, quiet: bool, log_format: LogFormat) -> anyhow::Result<()> {
+async fn dispatch(
+    command: Command,
+    quiet: bool,
+    log_format: LogFormat,
+    config_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
     match command {
         Command::Run(args) => {
             let snapshot_dir = match (args.no_snapshot, &args.snapshot_dir) {
@@ -467,6 +570,35 @@ async fn dispatch(command: Command, quiet: bool, log_format: LogFormat) -> anyho
             Ok(())
         }
         Command::Snapshots { command } => snapshots(command).await,
+        Command::Config {
+            command: ConfigCommand::Show { command: args },
+        } => {
+            let mut argv = vec![OsString::from("routeflow")];
+            if let Some(file) = config_file {
+                argv.extend([OsString::from("--config"), file.into_os_string()]);
+            }
+            if args.is_empty() {
+                argv.push("run".into());
+            }
+            argv.extend(args);
+            let (_, layered, matches) = parse(argv)
+                .map_err(|_| DataFusionError::Configuration("the command to show does not parse".into()))?;
+            if let Some(file) = &layered.file {
+                println!("# configuration file: {}", file.display());
+            }
+            for entry in config::effective(&cli_command(), &matches, &layered) {
+                println!("{entry}");
+            }
+            Ok(())
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut cli_command(), "routeflow", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            clap_mangen::Man::new(cli_command()).render(&mut std::io::stdout())?;
+            Ok(())
+        }
         Command::Map(args) => {
             let format = MapFormat::from_path(&args.file)?;
             let source = match &args.snapshot {

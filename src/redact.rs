@@ -56,14 +56,67 @@ pub fn redact(text: &str) -> String {
     if !text.contains('=') {
         return text.to_string();
     }
-    // A connection string: `key=value` pairs separated by `;`.
-    text.split(';')
-        .map(|part| match part.split_once('=') {
-            Some((key, _)) if is_secret_key(key) => format!("{key}={REDACTED}"),
-            _ => part.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(";")
+    redact_connection_string(text)
+}
+
+/// A connection string: `key=value` pairs separated by `;`, where a value may be quoted (`'a;b'`,
+/// `"a;b"`, a quote doubled inside) or braced (`{a;b}`), so a `;` inside a password does not end it.
+fn redact_connection_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let Some(eq) = rest.find('=') else {
+            out.push_str(rest);
+            break;
+        };
+        if let Some(semi) = rest[..eq].find(';') {
+            // A part without `=`: keep it as it is.
+            out.push_str(&rest[..=semi]);
+            rest = &rest[semi + 1..];
+            continue;
+        }
+        let key = &rest[..eq];
+        let after = &rest[eq + 1..];
+        let (value, tail) = after.split_at(value_len(after));
+        out.push_str(key);
+        out.push('=');
+        out.push_str(if is_secret_key(key) { REDACTED } else { value });
+        rest = tail;
+        if let Some(next) = rest.strip_prefix(';') {
+            out.push(';');
+            rest = next;
+        }
+    }
+    out
+}
+
+/// Length of the value at the start of `s`, up to the `;` that ends it.
+fn value_len(s: &str) -> usize {
+    let trimmed = s.trim_start();
+    let lead = s.len() - trimmed.len();
+    let bytes = trimmed.as_bytes();
+    let close = match bytes.first() {
+        Some(b'\'') => Some(b'\''),
+        Some(b'"') => Some(b'"'),
+        Some(b'{') => Some(b'}'),
+        _ => None,
+    };
+    let mut i = 0;
+    if let Some(close) = close {
+        i = 1;
+        while i < bytes.len() {
+            if bytes[i] == close {
+                if bytes.get(i + 1) == Some(&close) {
+                    i += 2;
+                    continue;
+                }
+                i += 1;
+                break;
+            }
+            i += 1;
+        }
+    }
+    lead + trimmed[i..].find(';').map_or(trimmed.len(), |p| i + p)
 }
 
 /// Redacts every string inside a JSON value (a configuration rendered for a manifest).
@@ -99,6 +152,13 @@ mod tests {
             "Server=tcp:db,1433;Database=Routes;User Id=etl;Password=***;Encrypt=true"
         );
         assert_eq!(redact("server=x;PWD=secret"), "server=x;PWD=***");
+        // Quoted and braced values may hold `;`: all of it is the secret.
+        assert_eq!(
+            redact("Server=x; pwd = 'a;''b' ;Database=d"),
+            "Server=x; pwd =***;Database=d"
+        );
+        assert_eq!(redact("Password=\"p;q\";Encrypt=no"), "Password=***;Encrypt=no");
+        assert_eq!(redact("Pwd={p;}}q};Uid=u"), "Pwd=***;Uid=u");
     }
 
     #[test]

@@ -285,3 +285,112 @@ fn json_logs_carry_the_run_id_and_phase() {
         "progress lines are JSON events too"
     );
 }
+
+/// Configuration comes from the file, then ROUTEFLOW_* variables, then flags, each winning over the
+/// one before; `config show` names the origin of every value and hides secrets.
+#[test]
+fn configuration_precedence_origins_and_redaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("routeflow.toml");
+    std::fs::write(
+        &file,
+        "input = \"/from/file\"\nconcurrency = 3\ntarget-stops = 40\n\n[run]\noutput = \"/file/out\"\n\
+         distributor-id = [\"D001\", \"D002\"]\nsnapshot-dir = \"s3://AKIA:hunter2@bucket/snaps\"\n\n\
+         [sql]\nformat = \"csv\"\n",
+    )
+    .unwrap();
+    let shown = stdout_of(
+        routeflow()
+            .env("ROUTEFLOW_CONFIG", &file)
+            .env("ROUTEFLOW_OUTPUT", "/env/out")
+            .env("ROUTEFLOW_CONCURRENCY", "5")
+            .args(["config", "show", "run", "--concurrency", "7"]),
+    );
+    let line = |name: &str| {
+        shown
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} missing from {shown}"))
+            .to_string()
+    };
+    let file_origin = format!("(file ({}))", file.display());
+    assert_eq!(line("input"), format!("input = /from/file {file_origin}"));
+    assert_eq!(line("target-stops"), format!("target-stops = 40 {file_origin}"));
+    assert_eq!(line("output"), "output = /env/out (env (ROUTEFLOW_OUTPUT))");
+    assert_eq!(line("concurrency"), "concurrency = 7 (flag)");
+    assert_eq!(line("max-distance-km"), "max-distance-km = 5 (default)");
+    assert!(line("distributor-id").contains("D001") && line("distributor-id").contains("D002"));
+    assert_eq!(
+        line("snapshot-dir"),
+        format!("snapshot-dir = s3://AKIA:***@bucket/snaps {file_origin}")
+    );
+    assert!(!shown.contains("hunter2"));
+
+    // A table applies to its own subcommand only.
+    let sql = stdout_of(
+        routeflow()
+            .arg("--config")
+            .arg(&file)
+            .args(["config", "show", "sql"]),
+    );
+    assert!(
+        sql.lines().any(|l| l == format!("format = csv {file_origin}")),
+        "{sql}"
+    );
+
+    // The values really reach the command: the file's input is used (and is missing here).
+    let run = routeflow()
+        .arg("--config")
+        .arg(&file)
+        .args(["-q", "run", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("/from/file"));
+}
+
+#[test]
+fn configuration_mistakes_are_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("typo.toml");
+    std::fs::write(&typo, "[run]\ntarget-stop = 40\n").unwrap();
+    let wrong_type = dir.path().join("type.toml");
+    std::fs::write(&wrong_type, "target-stops = \"many\"\n").unwrap();
+    for (file, needle) in [(typo, "target-stop"), (wrong_type, "target-stops")] {
+        let output = routeflow()
+            .arg("--config")
+            .arg(&file)
+            .args(["run", "--dry-run"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(3), "{}", file.display());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(needle) && stderr.contains(&*file.display().to_string()),
+            "{stderr}"
+        );
+    }
+    let missing = routeflow()
+        .args(["--config", "/nonexistent/routeflow.toml", "run"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(3));
+    let usage = routeflow().args(["run", "--no-such-option"]).output().unwrap();
+    assert_eq!(usage.status.code(), Some(3));
+}
+
+#[test]
+fn completions_and_man_page_are_generated() {
+    let bash = stdout_of(routeflow().args(["completions", "bash"]));
+    assert!(bash.contains("routeflow") && bash.contains("--target-stops") && bash.contains("snapshots"));
+    let man = stdout_of(routeflow().arg("man"));
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH routeflow"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
+    assert!(
+        man.contains("ROUTEFLOW"),
+        "the environment variables are documented"
+    );
+}
