@@ -1,24 +1,8 @@
 //! The command line as an operator uses it.
 
 use std::path::Path;
-use std::process::Command;
 
-fn routeflow() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_routeflow"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    cmd
-}
-
-/// Runs `cmd`, fails the test with its stderr unless it succeeded, and returns its stdout.
-fn stdout_of(cmd: &mut Command) -> String {
-    let output = cmd.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
+use crate::support::{routeflow, stdout_of};
 
 #[test]
 fn run_on_the_fixtures_writes_the_table_and_the_summary() {

@@ -4,11 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn routeflow() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_routeflow"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    cmd
-}
+use crate::support::routeflow;
 
 fn succeed(cmd: &mut Command) {
     let output = cmd.output().unwrap();

@@ -4,8 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use arrow::array::{Array, AsArray};
-use arrow::compute::cast;
 use arrow::datatypes::DataType;
 use datafusion::logical_expr::{ident, lit};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
@@ -16,7 +14,7 @@ use routeflow::snapshot::{Manifest, SnapshotDir, diff};
 use routeflow::source::location::Location;
 use routeflow::summary::RunSummary;
 
-use crate::support::{Tables, config, read_output};
+use crate::support::{Tables, config, read_output, text_rows};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/small");
 
@@ -326,30 +324,31 @@ async fn diff_reports_a_planted_change_exactly() {
     let (changed, _) = diff::diff(&store, &runs[0].summary.run_id, &runs[1].summary.run_id, 2)
         .await
         .unwrap();
-    let mut lines = Vec::new();
-    let mut km = Vec::new();
-    for batch in changed.collect().await.unwrap() {
-        let cols: Vec<_> = batch
-            .columns()
-            .iter()
-            .map(|c| cast(c, &DataType::Utf8).unwrap())
-            .collect();
-        for i in 0..batch.num_rows() {
-            let cells: Vec<String> = cols
-                .iter()
-                .map(|c| {
-                    let c = c.as_string::<i32>();
-                    if c.is_valid(i) {
-                        c.value(i).to_string()
-                    } else {
-                        "-".into()
-                    }
-                })
-                .collect();
-            lines.push(cells[..8].join(" "));
-            km.push((cells[8].parse::<f64>().unwrap(), cells[9].parse::<f64>().unwrap()));
-        }
-    }
+    let rows = text_rows(&changed.collect().await.unwrap());
+    let cell = |row: &crate::support::Row, col: &str| row[col].clone().unwrap_or_else(|| "-".into());
+    let columns = [
+        "DistributorID",
+        "AgentID",
+        "RouteDate",
+        "stops_before",
+        "stops_after",
+        "added",
+        "removed",
+        "stop_no_changes",
+    ];
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|r| columns.map(|c| cell(r, c)).join(" "))
+        .collect();
+    let km: Vec<(f64, f64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                cell(r, "km_before").parse().unwrap(),
+                cell(r, "km_after").parse().unwrap(),
+            )
+        })
+        .collect();
     assert_eq!(
         lines,
         [

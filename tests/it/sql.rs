@@ -12,25 +12,9 @@ use routeflow::run::run;
 use routeflow::sql::{self, CatalogConfig};
 use routeflow::summary::Filters;
 
-use crate::support::config;
+use crate::support::{config, routeflow, stdout_of};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/small");
-
-fn routeflow() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_routeflow"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    cmd
-}
-
-fn stdout_of(cmd: &mut Command) -> String {
-    let output = cmd.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
 
 async fn fixture_rows(table: &str) -> usize {
     let ctx = SessionContext::new();

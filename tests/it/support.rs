@@ -148,7 +148,11 @@ pub async fn read_table(path: &Path) -> Vec<Row> {
         .read_parquet(location, ParquetReadOptions::default())
         .await
         .unwrap();
-    let batches = df.collect().await.unwrap();
+    text_rows(&df.collect().await.unwrap())
+}
+
+/// Every row of `batches`, every column as text.
+pub fn text_rows(batches: &[arrow::array::RecordBatch]) -> Vec<Row> {
     let mut rows = Vec::new();
     for batch in batches {
         let schema = batch.schema();
@@ -167,4 +171,22 @@ pub async fn read_table(path: &Path) -> Vec<Row> {
         }
     }
     rows
+}
+
+/// The routeflow binary, run from the project directory (so `fixtures/small` is the default input).
+pub fn routeflow() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_routeflow"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+/// Runs `cmd`, fails the test with its stderr unless it succeeded, and returns its stdout.
+pub fn stdout_of(cmd: &mut std::process::Command) -> String {
+    let output = cmd.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
 }
