@@ -294,7 +294,7 @@ enum SnapshotsCommand {
     },
     /// One run's manifest: configuration, tables with row counts and hashes, sink partitions, figures.
     ///
-    /// Example: routeflow snapshots show 20261130T020000Z-3fa2c1
+    /// Example: routeflow snapshots show 20261130T020000.000Z-3fa2c1
     Show {
         run_id: String,
         #[command(flatten)]
@@ -305,7 +305,7 @@ enum SnapshotsCommand {
     },
     /// Routes that changed from RUN_A to RUN_B: stops added or removed, StopNo changes, km before/after.
     ///
-    /// Example: routeflow snapshots diff 20261129T020000Z-a1b2c3 20261130T020000Z-3fa2c1
+    /// Example: routeflow snapshots diff 20261129T020000.000Z-a1b2c3 20261130T020000.000Z-3fa2c1
     Diff {
         run_a: String,
         run_b: String,
@@ -319,7 +319,7 @@ enum SnapshotsCommand {
     },
     /// Recompute every file's hash and report any file changed, missing or added since the run.
     ///
-    /// Example: routeflow snapshots verify 20261130T020000Z-3fa2c1
+    /// Example: routeflow snapshots verify 20261130T020000.000Z-3fa2c1
     Verify {
         run_id: String,
         #[command(flatten)]
@@ -687,7 +687,7 @@ async fn snapshots(command: SnapshotsCommand) -> anyhow::Result<()> {
                 return Ok(());
             }
             println!(
-                "{:<24} {:<10} {:<21} {:>8} {:>12} {:>12}",
+                "{:<28} {:<10} {:<21} {:>8} {:>12} {:>12}",
                 "run id", "status", "finished", "routes", "rows written", "km"
             );
             for run in &runs {
@@ -701,7 +701,7 @@ async fn snapshots(command: SnapshotsCommand) -> anyhow::Result<()> {
                             .and_then(|v| v.as_f64())
                             .unwrap_or(0.0);
                         println!(
-                            "{:<24} {:<10} {:<21} {:>8} {:>12} {:>12.1}",
+                            "{:<28} {:<10} {:<21} {:>8} {:>12} {:>12.1}",
                             run.run_id,
                             "complete",
                             m.finished_at,
@@ -710,7 +710,7 @@ async fn snapshots(command: SnapshotsCommand) -> anyhow::Result<()> {
                             km
                         );
                     }
-                    None => println!("{:<24} {:<10}", run.run_id, "incomplete"),
+                    None => println!("{:<28} {:<10}", run.run_id, "incomplete"),
                 }
             }
             Ok(())

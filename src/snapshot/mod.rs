@@ -1,7 +1,7 @@
 //! Audit snapshots: exactly what a run read and wrote, as Parquet, with a manifest to check it by.
 //!
 //! ```text
-//! <snapshot-dir>/run_id=20261130T020000Z-3fa2c1/
+//! <snapshot-dir>/run_id=20261130T020000.000Z-3fa2c1/
 //!   input/<Table>/part-NNNNN.parquet           the five tables as read (after filters)
 //!   output/MonthlyRoutePlan_temp/DistributorID=<id>/part-NNNNN.parquet
 //!   output/route_summary/part-00000.parquet    one row per route: stops, added, km
@@ -28,34 +28,36 @@ pub use store::SnapshotDir;
 /// directory can be read as one dataset partitioned by run.
 pub const RUN_DIR_PREFIX: &str = "run_id=";
 
-/// A new run id: the UTC start time, sortable as text, and a short random suffix so two runs started in
-/// the same second get different ids (`20261130T020000Z-3fa2c1`).
+/// A new run id: the UTC start time to the millisecond, sortable as text, and a short random suffix
+/// so two runs started in the same millisecond still get different ids (`20261130T020000.000Z-3fa2c1`).
 pub fn new_run_id() -> String {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let time: String = crate::summary::utc_rfc3339(now.as_secs())
         .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
+        .filter(|c| c.is_ascii_digit() || *c == 'T')
         .collect();
     let suffix = RandomState::new().hash_one((now.as_nanos(), std::process::id())) & 0xff_ffff;
-    format!("{time}-{suffix:06x}")
+    format!("{time}.{:03}Z-{suffix:06x}", now.subsec_millis())
 }
 
 /// Checks that `id` has the shape [`new_run_id`] gives, so a user-supplied id can never name a path
 /// outside the snapshot directory.
 pub fn validate_run_id(id: &str) -> Result<()> {
     let bytes = id.as_bytes();
-    let shape_ok = bytes.len() == 23
+    let shape_ok = bytes.len() == 27
         && bytes[..8].iter().all(u8::is_ascii_digit)
         && bytes[8] == b'T'
         && bytes[9..15].iter().all(u8::is_ascii_digit)
-        && bytes[15] == b'Z'
-        && bytes[16] == b'-'
-        && bytes[17..].iter().all(|b| b.is_ascii_hexdigit());
+        && bytes[15] == b'.'
+        && bytes[16..19].iter().all(u8::is_ascii_digit)
+        && bytes[19] == b'Z'
+        && bytes[20] == b'-'
+        && bytes[21..].iter().all(|b| b.is_ascii_hexdigit());
     if shape_ok {
         Ok(())
     } else {
         Err(DataFusionError::Configuration(format!(
-            "'{id}' is not a run id (expected the form 20261130T020000Z-3fa2c1; see `routeflow snapshots list`)"
+            "'{id}' is not a run id (expected the form 20261130T020000.000Z-3fa2c1; see `routeflow snapshots list`)"
         )))
     }
 }
@@ -70,7 +72,7 @@ mod tests {
         let b = new_run_id();
         validate_run_id(&a).unwrap();
         assert_ne!(a, b);
-        assert!(a[..16] <= b[..16], "ids sort by start time: {a} then {b}");
+        assert!(a[..20] <= b[..20], "ids sort by start time: {a} then {b}");
     }
 
     #[test]
@@ -78,12 +80,13 @@ mod tests {
         for bad in [
             "",
             "../etc",
-            "20261130T020000Z-3fa2c",
-            "20261130T020000Z/3fa2c1",
+            "20261130T020000.000Z-3fa2c",
+            "20261130T020000.000Z/3fa2c1",
+            "20261130T020000Z-3fa2c1",
             "latest",
         ] {
             assert!(validate_run_id(bad).is_err(), "{bad}");
         }
-        validate_run_id("20261130T020000Z-3fa2c1").unwrap();
+        validate_run_id("20261130T020000.000Z-3fa2c1").unwrap();
     }
 }
