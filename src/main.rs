@@ -184,8 +184,8 @@ struct RunArgs {
     /// Where to write the run's audit snapshot (local path or URL) [default: <output>/snapshots].
     #[arg(long, value_name = "URL")]
     snapshot_dir: Option<String>,
-    /// Write no snapshot.
-    #[arg(long, conflicts_with = "snapshot_dir")]
+    /// Write no snapshot (wins over a --snapshot-dir from the environment or the config file).
+    #[arg(long)]
     no_snapshot: bool,
     /// Print the summary as JSON instead of a table.
     #[arg(long)]

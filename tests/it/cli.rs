@@ -177,13 +177,16 @@ fn snapshot_commands_list_show_verify_and_refuse_incomplete_runs() {
 fn no_snapshot_and_dry_run_leave_no_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
+    // --no-snapshot wins over a snapshot directory set in the environment.
+    let elsewhere = dir.path().join("snapshots");
     stdout_of(
         routeflow()
+            .env("ROUTEFLOW_SNAPSHOT_DIR", &elsewhere)
             .args(["-q", "run", "--no-snapshot", "--output"])
             .arg(&out),
     );
     assert!(out.join("MonthlyRoutePlan_temp").exists());
-    assert!(!out.join("snapshots").exists());
+    assert!(!out.join("snapshots").exists() && !elsewhere.exists());
 }
 
 /// Not on a terminal, progress is plain lines of one fixed shape at a steady interval, ending with
