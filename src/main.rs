@@ -347,7 +347,8 @@ const EXIT_FAILURE: u8 = 1;
 const EXIT_BAD_INPUT: u8 = 3;
 
 /// The command line with a `ROUTEFLOW_<OPTION>` environment variable on every option, so the
-/// environment covers every option of every subcommand without a list to keep in step.
+/// environment covers every option of every subcommand without a list to keep in step (except
+/// `generate`, a development tool).
 fn cli_command() -> clap::Command {
     fn with_env(cmd: clap::Command) -> clap::Command {
         let names: Vec<String> = cmd.get_subcommands().map(|c| c.get_name().to_string()).collect();
@@ -364,7 +365,8 @@ fn cli_command() -> clap::Command {
                 _ => arg,
             }
         });
-        for name in names {
+        // `generate` writes test data: it must never pick up a production ROUTEFLOW_OUTPUT.
+        for name in names.into_iter().filter(|n| n != "generate") {
             cmd = cmd.mut_subcommand(name, with_env);
         }
         cmd
