@@ -273,7 +273,7 @@ pub fn child_path(dir: &Path, relative: &str) -> Result<Path> {
 }
 
 /// `path` relative to `dir`, as stored.
-pub fn relative_path(dir: &Path, path: &Path) -> String {
+fn relative_path(dir: &Path, path: &Path) -> String {
     path.prefix_match(dir)
         .map(|parts| {
             parts

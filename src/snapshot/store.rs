@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::manifest::{self, MANIFEST_FILE, Manifest, Role, TableEntry};
 use super::{RUN_DIR_PREFIX, validate_run_id};
-use crate::sink::parquet::{NULL_PARTITION, child_path, relative_path};
+use crate::sink::parquet::{NULL_PARTITION, child_path};
 use crate::source::location::Location;
 
 /// A directory of snapshots (`--snapshot-dir`).
@@ -258,9 +258,4 @@ pub async fn hash_object(store: &dyn ObjectStore, path: &Path) -> Result<(u64, S
         hasher.update(&chunk);
     }
     Ok((bytes, manifest::hex(&hasher.finalize())))
-}
-
-/// `path` relative to the run directory, for messages.
-pub fn in_run(run: &Location, path: &Path) -> String {
-    relative_path(&run.prefix, path)
 }
