@@ -189,24 +189,23 @@ fn no_snapshot_and_dry_run_leave_no_snapshot() {
     assert!(!out.join("snapshots").exists() && !elsewhere.exists());
 }
 
+/// A run printing its summary as JSON and progress every 10 ms; the output directory follows.
+const FAST_PROGRESS_RUN: [&str; 6] = [
+    "run",
+    "--no-snapshot",
+    "--json",
+    "--progress-interval",
+    "0.01",
+    "--output",
+];
+
 /// Not on a terminal, progress is plain lines of one fixed shape at a steady interval, ending with
 /// every route done, and nothing on standard error carries a control character.
 #[test]
 fn progress_for_a_scheduler_log_is_plain_lines() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let output = routeflow()
-        .args([
-            "run",
-            "--no-snapshot",
-            "--json",
-            "--progress-interval",
-            "0.01",
-            "--output",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let output = routeflow().args(FAST_PROGRESS_RUN).arg(&out).output().unwrap();
     assert!(output.status.success());
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let routes = summary["routes"]["total"].as_u64().unwrap();
@@ -240,14 +239,7 @@ fn json_logs_carry_the_run_id_and_phase() {
         routeflow()
             .args(["--log-format", "json", "--log-file"])
             .arg(&log)
-            .args([
-                "run",
-                "--no-snapshot",
-                "--json",
-                "--progress-interval",
-                "0.01",
-                "--output",
-            ])
+            .args(FAST_PROGRESS_RUN)
             .arg(&out),
     );
     let run_id = serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["run_id"].clone();

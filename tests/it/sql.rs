@@ -154,6 +154,14 @@ fn the_shell_reads_statements_and_backslash_commands() {
     assert!(stderr.contains("error:") && stderr.contains("nope"), "{stderr}");
 }
 
+/// The result of `df` as an aligned table.
+async fn pretty(df: datafusion::dataframe::DataFrame) -> String {
+    let batches = df.collect().await.unwrap();
+    arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string()
+}
+
 /// A query for one agent's day sequences that day only: the filter reaches the plan scan and the
 /// sequencing window sees just that route's stops.
 #[tokio::test]
@@ -170,13 +178,8 @@ async fn a_filtered_stage_query_sequences_only_the_matching_route() {
     let first = ctx
         .sql("SELECT DistributorID, AgentID, RouteDate, stops FROM route_summary ORDER BY 1, 2, 3 LIMIT 1")
         .await
-        .unwrap()
-        .collect()
-        .await
         .unwrap();
-    let text = arrow::util::pretty::pretty_format_batches(&first)
-        .unwrap()
-        .to_string();
+    let text = pretty(first).await;
     let cells: Vec<&str> = text.lines().nth(3).unwrap().split('|').map(str::trim).collect();
     let (dist, agent, stops) = (cells[1], cells[2], cells[4].parse::<usize>().unwrap());
     let total_stops = ctx.table("route_stops").await.unwrap().count().await.unwrap();
@@ -197,16 +200,7 @@ async fn a_filtered_stage_query_sequences_only_the_matching_route() {
                 .and(ident("RouteDate").eq(lit(date))),
         )
         .unwrap();
-    let plan = query
-        .clone()
-        .explain(false, false)
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    let plan = arrow::util::pretty::pretty_format_batches(&plan)
-        .unwrap()
-        .to_string();
+    let plan = pretty(query.clone().explain(false, false).unwrap()).await;
     let physical = &plan[plan.find("physical_plan").unwrap()..];
     let window = physical.find("WindowAggExec").expect("a window operator");
     let filter = physical[window..].find("FilterExec").map(|i| i + window);
@@ -215,10 +209,7 @@ async fn a_filtered_stage_query_sequences_only_the_matching_route() {
         "the route filter is applied below the sequencing window:\n{plan}"
     );
 
-    let analyzed = query.explain(false, true).unwrap().collect().await.unwrap();
-    let analyzed = arrow::util::pretty::pretty_format_batches(&analyzed)
-        .unwrap()
-        .to_string();
+    let analyzed = pretty(query.explain(false, true).unwrap()).await;
     let line = analyzed.lines().find(|l| l.contains("WindowAggExec")).unwrap();
     let rows: usize = line
         .split("output_rows=")
