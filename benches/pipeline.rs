@@ -38,6 +38,7 @@ fn bench(c: &mut Criterion) {
                 sequence,
                 ..PlanOptions::default()
             },
+            mssql: Default::default(),
         };
         group.bench_function(name, |b| {
             b.iter(|| runtime.block_on(run(&config)).expect("run succeeds"))

@@ -34,8 +34,10 @@ pub const CONFIG_ENV: &str = "ROUTEFLOW_CONFIG";
 /// Long name of the option that selects the config file; it cannot be set from the file.
 const CONFIG_LONG: &str = "config";
 
-/// Option-name fragments whose values are always hidden by [`redact`].
-const SENSITIVE_NAMES: [&str; 6] = ["password", "secret", "token", "mssql", "connection", "key"];
+/// Words of an option name (split at `-` and `_`) whose values are always hidden by [`redact`].
+const SENSITIVE_WORDS: [&str; 5] = ["password", "secret", "token", "connection", "key"];
+/// Options that hold a whole connection string (but not `mssql-connect-timeout` and the like).
+const CONNECTION_OPTIONS: [&str; 1] = ["mssql"];
 
 /// Argument vector with the config file folded in; pass `args` to clap.
 #[derive(Debug, Clone)]
@@ -316,15 +318,17 @@ pub fn effective(cmd: &Command, matches: &ArgMatches, layered: &Layered) -> Vec<
 ///
 /// Passwords inside URLs (`scheme://user:***@host`) and the password part of connection
 /// strings (`Server=x;Password=***`) are replaced wherever they appear, keeping the rest
-/// readable. Any other non-empty value of an option whose name contains `password`,
-/// `secret`, `token`, `mssql`, `connection` or `key` is replaced as a whole.
+/// readable. Any other non-empty value of `mssql`, or of an option whose name has the word
+/// `password`, `secret`, `token`, `connection` or `key`, is replaced as a whole.
 pub fn redact(name: &str, value: &str) -> String {
     let masked = crate::redact::redact(value);
     if masked != value {
         return masked;
     }
     let name = name.to_ascii_lowercase();
-    if !value.is_empty() && SENSITIVE_NAMES.iter().any(|s| name.contains(s)) {
+    let sensitive = CONNECTION_OPTIONS.contains(&name.as_str())
+        || name.split(['-', '_']).any(|w| SENSITIVE_WORDS.contains(&w));
+    if !value.is_empty() && sensitive {
         return "***".to_string();
     }
     value.to_string()
@@ -1199,6 +1203,7 @@ mod tests {
         assert_eq!(redact("input", "https://host/path?a=b"), "https://host/path?a=b");
         assert_eq!(redact("api-token", "abc"), "***");
         assert_eq!(redact("mssql", "Server=x;Integrated Security=true"), "***");
+        assert_eq!(redact("mssql-connect-timeout", "15"), "15");
         assert_eq!(redact("mssql", ""), "");
         assert_eq!(redact("output", "/data/out"), "/data/out");
 

@@ -1,19 +1,23 @@
 //! routeflow: turns a distributor's monthly route plan into optimized daily routes.
 //!
 //! Data flows source → plan → sink:
-//! - [`source`]: the five contract tables as DataFusion table providers (files now, SQL Server next),
-//!   cast to the canonical types of [`schema`];
+//! - [`source`]: the five contract tables as DataFusion table providers (files or SQL Server), cast
+//!   to the canonical types of [`schema`];
 //! - [`plan`]: the SQL stages of `plans/` as views in one `SessionContext`, plus the top-up allocation
 //!   and the sequencing window function;
-//! - [`sink`]: the result table written through a DataFusion `DataSink`.
+//! - [`sink`]: the result table written through a DataFusion `DataSink` (Parquet or SQL Server).
+//!
+//! [`mssql`] holds what the SQL Server source and sink share (pool, catalog, type mapping).
 //!
 //! [`run`] wires them together for a batch run and produces the [`summary`]; [`snapshot`] keeps what a
 //! run read and wrote for auditors, [`sql`] lets analysts query sources, stages and snapshots, and
 //! [`map`] draws a run's routes for planners.
 
 pub mod config;
+pub mod copy;
 pub mod generate;
 pub mod map;
+pub mod mssql;
 pub mod plan;
 pub mod progress;
 pub mod redact;

@@ -10,15 +10,16 @@ use std::time::{Duration, Instant};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use datafusion::error::DataFusionError;
 use routeflow::config;
+use routeflow::copy::{self, CopyConfig};
 use routeflow::generate::{self, GenerateOptions, Scale};
 use routeflow::map::{self, MapFormat, MapSource, Selection};
 use routeflow::plan::sequence::SequenceMode;
 use routeflow::plan::{self, PlanOptions};
 use routeflow::progress::{self, SuspendingWriter};
 use routeflow::run::{self, RunConfig};
+use routeflow::sink::mssql::WriteMode;
 use routeflow::snapshot::SnapshotDir;
 use routeflow::snapshot::diff;
-use routeflow::source::file::FileSource;
 use routeflow::source::location::Location;
 use routeflow::sql::{self, CatalogConfig, Format};
 use routeflow::summary::Filters;
@@ -95,6 +96,10 @@ enum Command {
         #[command(subcommand)]
         command: SnapshotsCommand,
     },
+    /// Copy the contract tables between a file location and SQL Server, either way, streaming.
+    ///
+    /// Example: ROUTEFLOW_MSSQL='Server=tcp:db,1433;…' routeflow copy --from fixtures/small --to mssql
+    Copy(CopyArgs),
     /// Write synthetic input tables (clustered Philippine stores) as Parquet.
     ///
     /// Example: routeflow generate --scale national --seed 7 --output /tmp/national
@@ -121,7 +126,8 @@ enum Command {
 
 #[derive(Args, Debug, Clone)]
 struct InputArgs {
-    /// Directory or URL holding the five tables (<Table>.parquet, <Table>.csv or <Table>/).
+    /// Directory or URL holding the five tables (<Table>.parquet, <Table>.csv or <Table>/), or
+    /// `mssql` for SQL Server (see --mssql).
     #[arg(long, default_value = "fixtures/small")]
     input: String,
     /// Only these distributors (repeatable).
@@ -130,9 +136,78 @@ struct InputArgs {
     /// Only the first N routes in (DistributorID, AgentID, RouteDate) order.
     #[arg(long, value_name = "N")]
     limit_routes: Option<usize>,
-    /// Parallel partitions (default: number of cores).
+    /// Parallel partitions (default: number of cores); also the SQL Server connection pool size.
     #[arg(long, value_name = "N")]
     concurrency: Option<usize>,
+    #[command(flatten, next_help_heading = "SQL Server")]
+    mssql: MssqlArgs,
+}
+
+/// Reaching SQL Server when an input or output is `mssql`.
+#[derive(Args, Debug, Clone)]
+struct MssqlArgs {
+    /// ADO.NET connection string (Server=tcp:host,1433;Database=…;User Id=…;Password=…;Encrypt=true).
+    /// Prefer the ROUTEFLOW_MSSQL environment variable: a flag shows in the process list.
+    #[arg(long, value_name = "CONNECTION_STRING", hide_env_values = true)]
+    mssql: Option<String>,
+    /// Seconds to open a connection (TCP and login).
+    #[arg(long, value_name = "SECONDS", default_value_t = 15.0)]
+    mssql_connect_timeout: f64,
+    /// Seconds to wait for the server within one answer before giving up.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300.0)]
+    mssql_query_timeout: f64,
+    /// Rows per Arrow batch read from SQL Server.
+    #[arg(long, value_name = "ROWS", default_value_t = 8192)]
+    mssql_batch_rows: usize,
+}
+
+impl MssqlArgs {
+    fn options(&self) -> run::MssqlRunOptions {
+        run::MssqlRunOptions {
+            connection_string: self.mssql.clone(),
+            connect_timeout_s: self.mssql_connect_timeout,
+            query_timeout_s: self.mssql_query_timeout,
+            batch_rows: self.mssql_batch_rows,
+            ..Default::default()
+        }
+    }
+}
+
+/// Writing to SQL Server (`--output mssql`).
+#[derive(Args, Debug, Clone)]
+struct WriteArgs {
+    /// `in-place`: update StopNo/custype of the plan table and insert the added prospects;
+    /// `table NAME`: write the whole result into NAME, created or atomically replaced.
+    #[arg(long, num_args = 1..=2, value_names = ["MODE", "NAME"], default_values_t = ["in-place".to_string()])]
+    write: Vec<String>,
+    /// Fail instead of truncating values longer than their SQL Server column (rule 8).
+    #[arg(long)]
+    strict_widths: bool,
+    /// Retries of a partition after a transient error (deadlock, lost connection, timeout).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    retries: u32,
+    /// Milliseconds before the first retry; doubled for each further one.
+    #[arg(long, value_name = "MS", default_value_t = 500)]
+    retry_backoff_ms: u64,
+}
+
+impl WriteArgs {
+    fn mode(&self) -> Result<WriteMode, DataFusionError> {
+        match self
+            .write
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["in-place"] => Ok(WriteMode::InPlace),
+            ["table", name] => Ok(WriteMode::Table(name.to_string())),
+            other => Err(DataFusionError::Configuration(format!(
+                "--write takes `in-place` or `table NAME`, not `{}`",
+                other.join(" ")
+            ))),
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -175,13 +250,17 @@ struct RunArgs {
     input: InputArgs,
     #[command(flatten, next_help_heading = "Plan")]
     plan: PlanArgs,
-    /// Directory or URL for the result (<output>/MonthlyRoutePlan_temp/) and run_summary.json.
+    /// Directory or URL for the result (<output>/MonthlyRoutePlan_temp/) and run_summary.json, or
+    /// `mssql` to write back to SQL Server (see --write).
     #[arg(long, default_value = "out")]
     output: String,
+    #[command(flatten, next_help_heading = "SQL Server output")]
+    write: WriteArgs,
     /// Compute and report, write nothing (no snapshot either).
     #[arg(long)]
     dry_run: bool,
-    /// Where to write the run's audit snapshot (local path or URL) [default: <output>/snapshots].
+    /// Where to write the run's audit snapshot (local path or URL) [default: <output>/snapshots, or
+    /// ./snapshots when the output is SQL Server].
     #[arg(long, value_name = "URL")]
     snapshot_dir: Option<String>,
     /// Write no snapshot (wins over a --snapshot-dir from the environment or the config file).
@@ -193,6 +272,30 @@ struct RunArgs {
     /// Seconds between progress lines when standard error is not a terminal (a scheduler's log).
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     progress_interval: f64,
+}
+
+#[derive(Args, Debug)]
+struct CopyArgs {
+    /// Where the tables are: a directory or URL, or `mssql`.
+    #[arg(long)]
+    from: String,
+    /// Where they go: a directory or URL (as Parquet datasets <to>/<Table>/), or `mssql`.
+    #[arg(long)]
+    to: String,
+    /// Only these tables (comma-separated or repeated) [default: the five contract tables].
+    #[arg(long, value_delimiter = ',')]
+    tables: Vec<String>,
+    /// Into SQL Server: keep the rows already in the tables instead of replacing them.
+    #[arg(long)]
+    append: bool,
+    /// Fail instead of truncating values longer than their SQL Server column.
+    #[arg(long)]
+    strict_widths: bool,
+    /// Parallel partitions, and connections in the pool.
+    #[arg(long, value_name = "N")]
+    concurrency: Option<usize>,
+    #[command(flatten, next_help_heading = "SQL Server")]
+    mssql: MssqlArgs,
 }
 
 #[derive(Args, Debug)]
@@ -344,6 +447,7 @@ struct GenerateArgs {
 /// Exit codes: 0 success, 1 failure, 2 partial (some sink partitions failed; the SQL Server sink's
 /// outcome, never the file sink's, which writes all or fails), 3 bad configuration or input.
 const EXIT_FAILURE: u8 = 1;
+const EXIT_PARTIAL: u8 = 2;
 const EXIT_BAD_INPUT: u8 = 3;
 
 /// The command line with a `ROUTEFLOW_<OPTION>` environment variable on every option, so the
@@ -455,7 +559,26 @@ fn init_logging(cli: &Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Some output partitions failed (the summary lists them): exit 2, a re-run completes the job.
+#[derive(Debug)]
+struct PartialFailure(usize);
+
+impl std::fmt::Display for PartialFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} output partition(s) failed; run again to complete them",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for PartialFailure {}
+
 fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<PartialFailure>().is_some() {
+        return EXIT_PARTIAL;
+    }
     match e
         .downcast_ref::<DataFusionError>()
         .map(DataFusionError::find_root)
@@ -487,7 +610,15 @@ async fn dispatch(
             let snapshot_dir = match (args.no_snapshot, &args.snapshot_dir) {
                 (true, _) => None,
                 (false, Some(dir)) => Some(dir.clone()),
+                (false, None) if run::is_mssql(&args.output) => Some("snapshots".to_string()),
                 (false, None) => Some(format!("{}/snapshots", args.output.trim_end_matches('/'))),
+            };
+            let mssql = run::MssqlRunOptions {
+                write: args.write.mode()?,
+                strict_widths: args.write.strict_widths,
+                retries: args.write.retries,
+                retry_backoff_ms: args.write.retry_backoff_ms,
+                ..args.input.mssql.options()
             };
             let config = RunConfig {
                 input: args.input.input.clone(),
@@ -498,6 +629,7 @@ async fn dispatch(
                 limit_routes: args.input.limit_routes,
                 concurrency: concurrency(args.input.concurrency),
                 plan: args.plan.options(),
+                mssql,
             };
             let mode = match (quiet, log_format) {
                 (true, _) => progress::Mode::Off,
@@ -527,18 +659,46 @@ async fn dispatch(
                     println!("  {:<34} {out}", "output");
                 }
             }
+            match &summary.sink {
+                Some(sink) if !sink.failed.is_empty() => Err(PartialFailure(sink.failed.len()).into()),
+                _ => Ok(()),
+            }
+        }
+        Command::Copy(args) => {
+            let config = CopyConfig {
+                from: args.from.clone(),
+                to: args.to.clone(),
+                tables: args.tables.clone(),
+                append: args.append,
+                mssql: run::MssqlRunOptions {
+                    strict_widths: args.strict_widths,
+                    ..args.mssql.options()
+                },
+                concurrency: concurrency(args.concurrency),
+            };
+            let report = copy::copy(&config).await?;
+            for (table, rows) in &report.tables {
+                println!("  {table:<34} {rows} rows");
+            }
+            if report.truncations.count > 0 {
+                println!("  {:<34} {}", "truncated values", report.truncations.count);
+                for e in &report.truncations.examples {
+                    println!("    {e}");
+                }
+            }
             Ok(())
         }
         Command::Explain(args) => {
             let options = args.plan.options();
             options.validate()?;
-            let ctx = run::session(concurrency(args.input.concurrency));
-            let source = FileSource::new(Location::resolve(&ctx, &args.input.input)?);
+            let concurrency = concurrency(args.input.concurrency);
+            let ctx = run::session(concurrency);
+            let source = run::open_source(&ctx, &args.input.input, &args.input.mssql.options(), concurrency)?;
             let filters = Filters {
                 distributor_ids: args.input.distributor_ids.clone(),
                 limit_routes: args.input.limit_routes,
             };
-            run::register_sources(&ctx, &source, &filters).await?;
+            run::register_sources(&ctx, source.as_ref(), &filters, false).await?;
             plan::register(&ctx, &options, false, |_, _| {}).await?;
             let df = ctx.table(args.view.as_str()).await?;
             let explained = df.explain(false, args.analyze)?.collect().await?;
@@ -554,6 +714,7 @@ async fn dispatch(
                 },
                 concurrency: concurrency(args.input.concurrency),
                 plan: args.plan.options(),
+                mssql: args.input.mssql.options(),
                 snapshot: args
                     .snapshot
                     .clone()

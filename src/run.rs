@@ -4,28 +4,140 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use datafusion::catalog::{MemTable, TableProvider};
 use datafusion::common::TableReference;
 use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::datasource::sink::DataSink;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{JoinType, ident, lit};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use object_store::{ObjectStoreExt, PutPayload};
 use tracing::{Instrument, info};
 
+use crate::mssql::conn::{self, Mssql, MssqlOptions};
 use crate::plan::{self, PlanOptions};
 use crate::progress;
 use crate::redact::{redact, redact_json};
 use crate::schema::{self, ROUTE_PLAN};
-use crate::sink::parquet::{ParquetDatasetSink, SinkTable};
+use crate::sink::SinkTable;
+use crate::sink::mssql::{MssqlSink, MssqlSinkOptions, WriteMode};
+use crate::sink::parquet::ParquetDatasetSink;
 use crate::snapshot::manifest::{FORMAT_VERSION, Manifest, PartitionOutcome, SinkReport};
 use crate::snapshot::{self, SnapshotDir};
 use crate::source::Source;
 use crate::source::file::FileSource;
 use crate::source::location::Location;
-use crate::summary::{self, Filters, Phase, RunSummary, Truncations};
+use crate::source::mssql::MssqlSource;
+use crate::summary::{self, Filters, Phase, RunSummary, SinkSummary, Truncations};
 
 /// Name of the summary file written next to the output table.
 pub const SUMMARY_FILE: &str = "run_summary.json";
+
+/// The `--input` / `--output` word that selects SQL Server.
+pub const MSSQL: &str = "mssql";
+
+/// Whether an `--input`/`--output`/`--from`/`--to` value means SQL Server.
+pub fn is_mssql(location: &str) -> bool {
+    location.eq_ignore_ascii_case(MSSQL)
+}
+
+/// How to reach SQL Server and write to it, when the input or output is `mssql`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MssqlRunOptions {
+    /// ADO.NET connection string; serialized without its password.
+    #[serde(serialize_with = "serialize_redacted")]
+    pub connection_string: Option<String>,
+    pub connect_timeout_s: f64,
+    pub query_timeout_s: f64,
+    /// Rows per Arrow batch read.
+    pub batch_rows: usize,
+    pub write: WriteMode,
+    /// Fail instead of truncating values longer than their column.
+    pub strict_widths: bool,
+    /// Retries of a partition after a transient error, and the first wait in milliseconds.
+    pub retries: u32,
+    pub retry_backoff_ms: u64,
+}
+
+impl Default for MssqlRunOptions {
+    fn default() -> Self {
+        Self {
+            connection_string: None,
+            connect_timeout_s: conn::DEFAULT_CONNECT_TIMEOUT.as_secs_f64(),
+            query_timeout_s: conn::DEFAULT_QUERY_TIMEOUT.as_secs_f64(),
+            batch_rows: crate::source::mssql::DEFAULT_BATCH_ROWS,
+            write: WriteMode::InPlace,
+            strict_widths: false,
+            retries: 3,
+            retry_backoff_ms: 500,
+        }
+    }
+}
+
+fn serialize_redacted<S: serde::Serializer>(
+    v: &Option<String>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.serialize_some(&redact(v)),
+        None => s.serialize_none(),
+    }
+}
+
+impl MssqlRunOptions {
+    /// A pool of `pool_size` connections; the connection string must be set.
+    pub fn connect(&self, pool_size: usize) -> Result<Arc<Mssql>> {
+        let connection_string = self.connection_string.clone().ok_or_else(|| {
+            DataFusionError::Configuration(format!(
+                "SQL Server needs a connection string: set {} (or --mssql, which other users can see in the process list)",
+                conn::MSSQL_ENV
+            ))
+        })?;
+        let seconds = |s: f64, what: &str| {
+            std::time::Duration::try_from_secs_f64(s)
+                .map_err(|e| DataFusionError::Configuration(format!("--mssql-{what}-timeout: {e}")))
+        };
+        Mssql::new(&MssqlOptions {
+            connection_string,
+            connect_timeout: seconds(self.connect_timeout_s, "connect")?,
+            query_timeout: seconds(self.query_timeout_s, "query")?,
+            pool_size: u32::try_from(pool_size.max(1)).unwrap_or(u32::MAX),
+        })
+    }
+}
+
+/// Opens the input: a file location, or SQL Server when `input` is `mssql`.
+pub fn open_source(
+    ctx: &SessionContext,
+    input: &str,
+    mssql: &MssqlRunOptions,
+    concurrency: usize,
+) -> Result<Arc<dyn Source>> {
+    Ok(if is_mssql(input) {
+        Arc::new(MssqlSource::new(
+            mssql.connect(concurrency)?,
+            mssql.batch_rows,
+            concurrency,
+        ))
+    } else {
+        Arc::new(FileSource::new(Location::resolve(ctx, input)?))
+    })
+}
+
+/// Where a run writes.
+enum Output {
+    Files(Location),
+    Mssql(Arc<Mssql>),
+}
+
+impl Output {
+    fn display(&self) -> String {
+        match self {
+            Output::Files(l) => l.display.clone(),
+            Output::Mssql(db) => format!("mssql {}", db.target()),
+        }
+    }
+}
 
 /// What to run.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -40,6 +152,7 @@ pub struct RunConfig {
     pub limit_routes: Option<usize>,
     pub concurrency: usize,
     pub plan: PlanOptions,
+    pub mssql: MssqlRunOptions,
 }
 
 /// A session sized for `concurrency` cores.
@@ -53,18 +166,35 @@ pub fn session(concurrency: usize) -> SessionContext {
 }
 
 /// Opens every input table of `source` (failing on the first missing table or column) and registers
-/// them on `ctx`, the plan table restricted by `filters`.
-pub async fn register_sources(ctx: &SessionContext, source: &dyn Source, filters: &Filters) -> Result<()> {
+/// them on `ctx`, the plan table restricted by `filters`. A batch run passes `read_once` (its source
+/// permitting) to read each table once into memory; the analysts' catalog stays lazy and streams.
+pub async fn register_sources(
+    ctx: &SessionContext,
+    source: &dyn Source,
+    filters: &Filters,
+    read_once: bool,
+) -> Result<()> {
     let mut providers = Vec::new();
     for table in schema::INPUT_TABLES {
         providers.push((table, source.table(table).await?));
     }
+    let cache = read_once && source.cache_reads();
     for (table, provider) in providers {
+        let provider = if cache && table != ROUTE_PLAN {
+            read_into_memory(ctx, provider).await?
+        } else {
+            provider
+        };
         if table != ROUTE_PLAN {
             ctx.register_table(TableReference::bare(table), provider)?;
             continue;
         }
         if filters.distributor_ids.is_empty() && filters.limit_routes.is_none() {
+            let provider = if cache {
+                read_into_memory(ctx, provider).await?
+            } else {
+                provider
+            };
             ctx.register_table(TableReference::bare(table), provider)?;
             continue;
         }
@@ -98,9 +228,26 @@ pub async fn register_sources(ctx: &SessionContext, source: &dyn Source, filters
                 .collect();
             plan = plan.join_on(first, JoinType::LeftSemi, on)?;
         }
-        ctx.register_table(TableReference::bare(table), plan.into_view())?;
+        let view = plan.into_view();
+        let view = if cache {
+            read_into_memory(ctx, view).await?
+        } else {
+            view
+        };
+        ctx.register_table(TableReference::bare(table), view)?;
     }
     Ok(())
+}
+
+/// Reads a table once into memory (partitions kept), so that every later scan, the summary and the
+/// snapshot see the same rows, and an in-place write cannot feed back into what the run read.
+async fn read_into_memory(
+    ctx: &SessionContext,
+    provider: Arc<dyn TableProvider>,
+) -> Result<Arc<dyn TableProvider>> {
+    let schema = provider.schema();
+    let partitions = ctx.read_table(provider)?.collect_partitioned().await?;
+    Ok(Arc::new(MemTable::try_new(schema, partitions)?))
 }
 
 fn json_error(e: serde_json::Error) -> DataFusionError {
@@ -159,17 +306,17 @@ async fn run_with_id(config: &RunConfig, run_id: String) -> Result<RunSummary> {
 
     let mut phases = Vec::new();
     let mut mark = Instant::now();
-    let source = FileSource::new(Location::resolve(&ctx, &config.input)?);
-    let output = if config.dry_run {
-        None
-    } else {
-        Some(Location::resolve(&ctx, &config.output)?)
+    let source = open_source(&ctx, &config.input, &config.mssql, config.concurrency)?;
+    let output = match (config.dry_run, is_mssql(&config.output)) {
+        (true, _) => None,
+        (false, true) => Some(Output::Mssql(config.mssql.connect(config.concurrency)?)),
+        (false, false) => Some(Output::Files(Location::resolve(&ctx, &config.output)?)),
     };
     let snapshot_run = match (&output, &config.snapshot_dir) {
         (Some(_), Some(dir)) => Some(SnapshotDir::new(Location::resolve(&ctx, dir)?).run(&run_id)?),
         _ => None,
     };
-    register_sources(&ctx, &source, &filters).await?;
+    register_sources(&ctx, source.as_ref(), &filters, true).await?;
     phases.push(Phase {
         name: "open".into(),
         seconds: elapsed(mark),
@@ -203,46 +350,90 @@ async fn run_with_id(config: &RunConfig, run_id: String) -> Result<RunSummary> {
     let route_plan = ctx.table("route_plan").await?;
     let mut rows_written = None;
     let mut sink_report = None;
-    if let Some(location) = &output {
+    let mut sink_summary = None;
+    let mut truncations = Truncations::default();
+    if let Some(output) = &output {
         let schema = route_plan.schema().inner().clone();
-        let sink = Arc::new(ParquetDatasetSink::new(
-            location,
-            ROUTE_PLAN,
-            schema,
-            config.concurrency,
-        ));
-        ctx.register_table("route_plan_output", Arc::new(SinkTable::new(sink.clone())))?;
+        let (sink, parquet_sink, mssql_sink): (Arc<dyn DataSink>, _, _) = match output {
+            Output::Files(location) => {
+                let sink = Arc::new(ParquetDatasetSink::new(
+                    location,
+                    ROUTE_PLAN,
+                    schema,
+                    config.concurrency,
+                ));
+                (Arc::clone(&sink) as Arc<dyn DataSink>, Some(sink), None)
+            }
+            Output::Mssql(db) => {
+                let sink = Arc::new(MssqlSink::new(
+                    Arc::clone(db),
+                    ROUTE_PLAN,
+                    schema,
+                    MssqlSinkOptions {
+                        mode: config.mssql.write.clone(),
+                        strict_widths: config.mssql.strict_widths,
+                        concurrency: config.concurrency,
+                        retries: config.mssql.retries,
+                        backoff: std::time::Duration::from_millis(config.mssql.retry_backoff_ms),
+                    },
+                )?);
+                (Arc::clone(&sink) as Arc<dyn DataSink>, None, Some(sink))
+            }
+        };
+        ctx.register_table("route_plan_output", Arc::new(SinkTable::new(Arc::clone(&sink))))?;
         let counts = route_plan
             .write_table("route_plan_output", DataFrameWriteOptions::new())
             .await?;
         rows_written = Some(sink_count(&counts)?);
+        let (kind, partitions) = match (&parquet_sink, &mssql_sink) {
+            (_, Some(sink)) => {
+                let outcome = sink.outcome();
+                truncations = outcome.truncations.clone();
+                let failed: Vec<PartitionOutcome> = outcome.failed().into_iter().cloned().collect();
+                sink_summary = Some(SinkSummary {
+                    mode: config.mssql.write.clone(),
+                    partitions: outcome.partitions.len() as u64,
+                    failed,
+                    rows_updated: outcome.updated,
+                    rows_inserted: outcome.inserted,
+                });
+                ("mssql", outcome.partitions)
+            }
+            (Some(parquet), None) => {
+                let files = parquet
+                    .written_files()
+                    .into_iter()
+                    .map(|f| PartitionOutcome {
+                        partition: f.path,
+                        status: "written".into(),
+                        rows: f.rows,
+                        error: None,
+                    })
+                    .collect();
+                ("parquet", files)
+            }
+            (None, None) => unreachable!("every output has a sink"),
+        };
         sink_report = Some(SinkReport {
-            kind: "parquet".into(),
-            target: redact(&location.display),
-            partitions: sink
-                .written_files()
-                .into_iter()
-                .map(|f| PartitionOutcome {
-                    partition: f.path,
-                    status: "written".into(),
-                    rows: f.rows,
-                    error: None,
-                })
-                .collect(),
+            kind: kind.into(),
+            target: redact(&output.display()),
+            partitions,
         });
         phases.push(Phase {
             name: "write".into(),
             seconds: elapsed(mark),
         });
-        info!(phase = "write", output = %location.display, "result written");
+        info!(phase = "write", output = %output.display(), "result written");
         // The sink does not see routes; once the table is written, every route is.
         progress.add_done(progress.snapshot().total);
     }
 
     mark = Instant::now();
     let figures = summary::data_figures(&ctx).await?;
+    let partial = sink_summary.as_ref().is_some_and(|s| !s.failed.is_empty());
     if let Some(written) = rows_written
         && written != figures.rows.written
+        && !partial
     {
         // Rule 8 as a runtime check: every input row plus the added ones, nothing else.
         return Err(DataFusionError::Execution(format!(
@@ -258,7 +449,11 @@ async fn run_with_id(config: &RunConfig, run_id: String) -> Result<RunSummary> {
     let mut snapshot_tables = Vec::new();
     if let (Some(run), Some(output)) = (&snapshot_run, &output) {
         mark = Instant::now();
-        snapshot_tables = snapshot::write::write_tables(&ctx, run, output, config.concurrency).await?;
+        let written = match output {
+            Output::Files(location) => Some(location),
+            Output::Mssql(_) => None,
+        };
+        snapshot_tables = snapshot::write::write_tables(&ctx, run, written, config.concurrency).await?;
         phases.push(Phase {
             name: "snapshot".into(),
             seconds: elapsed(mark),
@@ -272,7 +467,7 @@ async fn run_with_id(config: &RunConfig, run_id: String) -> Result<RunSummary> {
         run_id: run_id.clone(),
         started_at: started_at.clone(),
         input: config.input.clone(),
-        output: output.as_ref().map(|l| l.display.clone()),
+        output: output.as_ref().map(Output::display),
         dry_run: config.dry_run,
         snapshot: snapshot_run.as_ref().map(|l| l.display.clone()),
         options: config.plan.clone(),
@@ -285,7 +480,8 @@ async fn run_with_id(config: &RunConfig, run_id: String) -> Result<RunSummary> {
         stops: figures.stops,
         custype_rows: figures.custype_rows,
         duplicates: figures.duplicates,
-        truncations: Truncations::default(),
+        truncations,
+        sink: sink_summary,
         distance_km: figures.distance_km,
         depots: figures.depots,
         phases,
@@ -308,7 +504,7 @@ async fn run_with_id(config: &RunConfig, run_id: String) -> Result<RunSummary> {
         snapshot::write::write_manifest(run, &manifest).await?;
         info!(phase = "snapshot", snapshot = %run.display, "snapshot complete");
     }
-    if let Some(location) = &output {
+    if let Some(Output::Files(location)) = &output {
         let json = serde_json::to_vec_pretty(&summary).map_err(json_error)?;
         location
             .store

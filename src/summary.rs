@@ -36,11 +36,26 @@ pub struct RunSummary {
     pub custype_rows: BTreeMap<String, u64>,
     pub duplicates: Duplicates,
     pub truncations: Truncations,
+    /// What the SQL Server sink did; `None` for file output.
+    pub sink: Option<SinkSummary>,
     pub distance_km: Distance,
     pub depots: BTreeMap<String, u64>,
     pub phases: Vec<Phase>,
     pub total_seconds: f64,
     pub routes_per_second: f64,
+}
+
+/// The SQL Server write: partitions (distributors) written and failed, rows changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct SinkSummary {
+    pub mode: crate::sink::mssql::WriteMode,
+    pub partitions: u64,
+    /// Partitions that failed after their retries; a re-run completes them.
+    pub failed: Vec<crate::snapshot::manifest::PartitionOutcome>,
+    /// Existing rows whose StopNo or custype changed (in-place).
+    pub rows_updated: u64,
+    /// Rows inserted: added prospects (in-place) or every row (table).
+    pub rows_inserted: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -362,6 +377,26 @@ impl RunSummary {
             ),
         );
         line("truncated values", self.truncations.count.to_string());
+        if let Some(sink) = &self.sink {
+            line(
+                "SQL Server partitions written",
+                format!(
+                    "{} of {}",
+                    sink.partitions - sink.failed.len() as u64,
+                    sink.partitions
+                ),
+            );
+            line(
+                "SQL Server rows updated / inserted",
+                format!("{} / {}", sink.rows_updated, sink.rows_inserted),
+            );
+            for f in &sink.failed {
+                line(
+                    "FAILED partition",
+                    format!("{}: {}", f.partition, f.error.as_deref().unwrap_or("")),
+                );
+            }
+        }
         line(
             "path km (nearest neighbour)",
             format!(

@@ -30,7 +30,7 @@ pub const ROUTE_SUMMARY: &str = "route_summary";
 pub async fn write_tables(
     ctx: &SessionContext,
     run: &Location,
-    output: &Location,
+    output: Option<&Location>,
     concurrency: usize,
 ) -> Result<Vec<TableEntry>> {
     let mut tables = Vec::new();
@@ -47,12 +47,17 @@ pub async fn write_tables(
         tables.push(write_table(ctx, df, &inputs, name, Role::Input, None, concurrency).await?);
     }
 
-    // The output exactly as the sink wrote it, read back in file order (it is sorted by route).
+    // The output exactly as the sink wrote it, read back in file order (it is sorted by route);
+    // for a database output, the table the sink was given (a database holds other rows too).
     let outputs = run.subdir(Role::Output.dir());
-    let written = FileTable::open(output, ROUTE_PLAN).await?;
-    let df = ctx
-        .read_table(Arc::new(written))?
-        .drop_columns(&[SOURCE_ORDINAL])?;
+    let df = match output {
+        Some(output) => {
+            let written = FileTable::open(output, ROUTE_PLAN).await?;
+            ctx.read_table(Arc::new(written))?
+                .drop_columns(&[SOURCE_ORDINAL])?
+        }
+        None => ctx.table("route_plan").await?,
+    };
     let partitioned = Some(PARTITION_COLUMN);
     tables.push(
         write_table(

@@ -1,11 +1,12 @@
 //! Sources: where the five input tables come from.
 //!
 //! A source hands the plan one DataFusion `TableProvider` per contract table, already in canonical
-//! types and with a source-order ordinal column. Files now; SQL Server implements the same trait.
+//! types and with a source-order ordinal column: files ([`file`]) or SQL Server ([`mssql`]).
 
 pub mod canonical;
 pub mod file;
 pub mod location;
+pub mod mssql;
 
 use std::sync::Arc;
 
@@ -20,4 +21,9 @@ pub trait Source: Send + Sync + std::fmt::Debug {
     fn describe(&self) -> String;
     /// Opens `table`, checking it exists and has the contract's columns.
     async fn table(&self, table: &str) -> Result<Arc<dyn TableProvider>>;
+    /// Whether a batch run should read each table once into memory: a live database may change
+    /// between scans (and an in-place write changes the plan table itself), files do not.
+    fn cache_reads(&self) -> bool {
+        false
+    }
 }

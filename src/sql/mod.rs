@@ -18,7 +18,6 @@ use datafusion::prelude::SessionContext;
 use crate::plan::{self, PlanOptions};
 use crate::run;
 use crate::snapshot::SnapshotDir;
-use crate::source::file::FileSource;
 use crate::source::location::Location;
 use crate::summary::Filters;
 pub use output::Format;
@@ -33,6 +32,8 @@ pub struct CatalogConfig {
     pub filters: Filters,
     pub concurrency: usize,
     pub plan: PlanOptions,
+    /// How to reach SQL Server when the input is `mssql`.
+    pub mssql: run::MssqlRunOptions,
     /// A snapshot directory and run id whose tables to add.
     pub snapshot: Option<(String, String)>,
 }
@@ -41,8 +42,8 @@ pub struct CatalogConfig {
 pub async fn catalog(config: &CatalogConfig) -> Result<SessionContext> {
     config.plan.validate()?;
     let ctx = run::session(config.concurrency);
-    let source = FileSource::new(Location::resolve(&ctx, &config.input)?);
-    run::register_sources(&ctx, &source, &config.filters).await?;
+    let source = run::open_source(&ctx, &config.input, &config.mssql, config.concurrency)?;
+    run::register_sources(&ctx, source.as_ref(), &config.filters, false).await?;
     plan::register(&ctx, &config.plan, false, |_, _| {}).await?;
     if let Some((dir, run_id)) = &config.snapshot {
         let dir = SnapshotDir::new(Location::resolve(&ctx, dir)?);

@@ -2,6 +2,7 @@
 
 mod cli;
 mod map;
+mod mssql;
 mod pipeline;
 mod rules;
 mod snapshots;

@@ -12,9 +12,7 @@ use routeflow::run::run;
 use routeflow::sql::{self, CatalogConfig};
 use routeflow::summary::Filters;
 
-use crate::support::{config, routeflow, stdout_of};
-
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/small");
+use crate::support::{FIXTURES, config, routeflow, stdout_of};
 
 async fn fixture_rows(table: &str) -> usize {
     let ctx = SessionContext::new();
@@ -171,6 +169,7 @@ async fn a_filtered_stage_query_sequences_only_the_matching_route() {
         filters: Filters::default(),
         concurrency: 2,
         plan: PlanOptions::default(),
+        mssql: Default::default(),
         snapshot: None,
     })
     .await

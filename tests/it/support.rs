@@ -13,6 +13,9 @@ use routeflow::run::{RunConfig, run};
 use routeflow::summary::RunSummary;
 use tempfile::TempDir;
 
+/// The bundled sample tables.
+pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/small");
+
 pub const PLAN_HEADER: &str = "CustNo,RouteDate,Name,WD,SalesManTerritory,AgentID,RouteName,DistributorID,RouteCode,SalesOfficeID,StopNo,custype";
 pub const CUSTOMER_HEADER: &str = "CustNo,latitude,longitude,address3";
 pub const PROSPECT_HEADER: &str = "tdlinx,latitude,longitude,barangay_code,store_name_nielsen";
@@ -114,6 +117,7 @@ pub fn config(input: &Path, output: &Path, plan: PlanOptions) -> RunConfig {
         limit_routes: None,
         concurrency: 2,
         plan,
+        mssql: Default::default(),
     }
 }
 

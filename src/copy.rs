@@ -1,0 +1,224 @@
+//! `routeflow copy`: the contract tables between a file location and SQL Server, in either direction,
+//! streaming batch by batch with the same type mapping the run uses. It loads fixtures into a server
+//! and snapshots a server's tables to Parquet.
+//!
+//! Into SQL Server, a missing table is created from the Arrow types, and an existing one is emptied
+//! and loaded in one transaction (or appended to, with `--append`); the rows travel by bulk load.
+//! Into files, each table becomes a Parquet dataset `<to>/<Table>/`, which `--input` reads back.
+
+use std::sync::Arc;
+
+use datafusion::common::TableReference;
+use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::prelude::SessionContext;
+use futures::StreamExt;
+use serde::Serialize;
+use tracing::{info, warn};
+
+use crate::mssql::catalog::{self, qualified, validate_table_name};
+use crate::mssql::conn::Mssql;
+use crate::mssql::types::{WidthPolicy, encode_batch, quote_ident, sql_type_for_arrow};
+use crate::run::{self, MssqlRunOptions, is_mssql};
+use crate::schema::{self, SOURCE_ORDINAL};
+use crate::sink::SinkTable;
+use crate::sink::parquet::ParquetDatasetSink;
+use crate::source::location::Location;
+use crate::summary::Truncations;
+
+/// What to copy.
+#[derive(Debug, Clone)]
+pub struct CopyConfig {
+    pub from: String,
+    pub to: String,
+    /// Contract tables to copy; empty: all five.
+    pub tables: Vec<String>,
+    /// Into SQL Server: keep existing rows instead of replacing them.
+    pub append: bool,
+    pub mssql: MssqlRunOptions,
+    pub concurrency: usize,
+}
+
+/// Rows copied per table, and values cut to fit narrower SQL Server columns.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CopyReport {
+    pub tables: Vec<(String, u64)>,
+    pub truncations: Truncations,
+}
+
+/// Copies the tables; fails on the first table that cannot be copied.
+pub async fn copy(config: &CopyConfig) -> Result<CopyReport> {
+    let tables: Vec<String> = if config.tables.is_empty() {
+        schema::INPUT_TABLES.iter().map(|t| t.to_string()).collect()
+    } else {
+        config.tables.clone()
+    };
+    for t in &tables {
+        if schema::columns(t).is_none() {
+            return Err(DataFusionError::Plan(format!(
+                "copy handles the contract tables ({}), not {t}",
+                schema::INPUT_TABLES.join(", ")
+            )));
+        }
+    }
+    if is_mssql(&config.from) && is_mssql(&config.to) {
+        return Err(DataFusionError::Plan(
+            "copy needs a file location on one side".into(),
+        ));
+    }
+    let ctx = run::session(config.concurrency);
+    let source = run::open_source(&ctx, &config.from, &config.mssql, config.concurrency)?;
+    let target_db = if is_mssql(&config.to) {
+        Some(config.mssql.connect(config.concurrency)?)
+    } else {
+        None
+    };
+    let mut report = CopyReport::default();
+    for table in &tables {
+        let provider = source.table(table).await?;
+        let df = ctx.read_table(provider)?.drop_columns(&[SOURCE_ORDINAL])?;
+        let rows = match &target_db {
+            Some(db) => to_mssql(db, table, df, config, &mut report.truncations).await?,
+            None => to_files(&ctx, table, df, &config.to, config.concurrency).await?,
+        };
+        info!(table = %table, rows, from = %source.describe(), to = %config.to, "table copied");
+        report.tables.push((table.clone(), rows));
+    }
+    Ok(report)
+}
+
+/// Writes `df` as the Parquet dataset `<to>/<table>/`.
+async fn to_files(
+    ctx: &SessionContext,
+    table: &str,
+    df: datafusion::dataframe::DataFrame,
+    to: &str,
+    concurrency: usize,
+) -> Result<u64> {
+    let location = Location::resolve(ctx, to)?;
+    let sink = Arc::new(ParquetDatasetSink::new(
+        &location,
+        table,
+        df.schema().inner().clone(),
+        concurrency,
+    ));
+    let name = format!("copy_{}", table.to_lowercase());
+    ctx.register_table(
+        TableReference::bare(name.as_str()),
+        Arc::new(SinkTable::new(sink)),
+    )?;
+    let counts = df.write_table(&name, DataFrameWriteOptions::new()).await?;
+    ctx.deregister_table(TableReference::bare(name.as_str()))?;
+    Ok(counts
+        .iter()
+        .map(|b| {
+            use arrow::array::AsArray;
+            b.column(0)
+                .as_primitive::<arrow::datatypes::UInt64Type>()
+                .values()
+                .iter()
+                .sum::<u64>()
+        })
+        .sum())
+}
+
+/// Loads `df` into `table` by bulk load, creating the table when missing and, unless appending,
+/// replacing its rows in the same transaction.
+async fn to_mssql(
+    db: &Arc<Mssql>,
+    table: &str,
+    df: datafusion::dataframe::DataFrame,
+    config: &CopyConfig,
+    truncations: &mut Truncations,
+) -> Result<u64> {
+    validate_table_name(table)?;
+    let q = qualified(db, table);
+    let fail = |e: &dyn std::fmt::Display| db.error(Some(table), e);
+    if catalog::columns(db, table).await?.is_none() {
+        let decls = df
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| {
+                Ok(format!(
+                    "{} {} NULL",
+                    quote_ident(f.name()),
+                    sql_type_for_arrow(f).map_err(|e| fail(&e))?
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let sql = format!("CREATE TABLE {q} ({})", decls.join(", "));
+        let mut conn = db.get().await?;
+        let health = conn.health();
+        let result = conn.client.simple_query(sql).await;
+        let result = health.note(result).map_err(|e| fail(&e))?.into_results().await;
+        health.note(result).map_err(|e| fail(&e))?;
+        info!(table = %table, "created table");
+    }
+    let columns = catalog::columns(db, table).await?.unwrap_or_default();
+    let policy = if config.mssql.strict_widths {
+        WidthPolicy::Strict
+    } else {
+        WidthPolicy::Truncate
+    };
+
+    let mut conn = db.get().await?;
+    let health = conn.health();
+    let mut prologue = "BEGIN TRAN".to_string();
+    if !config.append {
+        prologue.push_str(&format!("; DELETE FROM {q}"));
+    }
+    let result = conn.client.simple_query(prologue).await;
+    let result = health.note(result).map_err(|e| fail(&e))?.into_results().await;
+    health.note(result).map_err(|e| fail(&e))?;
+    let mut stream = df.execute_stream().await?;
+    let loaded = async {
+        let request = conn.client.bulk_insert(&q).await.map_err(|e| fail(&e))?;
+        let mut request = request;
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            let (rows, cut) = encode_batch(&batch, &columns, policy).map_err(|e| fail(&e))?;
+            if !cut.is_empty() {
+                if policy == WidthPolicy::Strict {
+                    let t = &cut[0];
+                    return Err(fail(&format!(
+                        "{} value(s) do not fit (--strict-widths), e.g. column {}: {:?} is {} characters, the column {}",
+                        cut.len(),
+                        t.column,
+                        t.value,
+                        t.length,
+                        t.width
+                    )));
+                }
+                for t in cut.iter().take(5usize.saturating_sub(truncations.examples.len())) {
+                    truncations
+                        .examples
+                        .push(format!("{table}.{}: {:?} cut to {} characters", t.column, t.value, t.width));
+                }
+                truncations.count += cut.len() as u64;
+            }
+            for row in rows {
+                request.send(row).await.map_err(|e| fail(&e))?;
+            }
+        }
+        let done = request.finalize().await.map_err(|e| fail(&e))?;
+        Ok::<u64, DataFusionError>(done.total())
+    }
+    .await;
+    match loaded {
+        Ok(rows) => {
+            let result = conn.client.simple_query("COMMIT").await;
+            let result = health.note(result).map_err(|e| fail(&e))?.into_results().await;
+            health.note(result).map_err(|e| fail(&e))?;
+            if truncations.count > 0 {
+                warn!(table = %table, count = truncations.count, "values truncated to fit their columns");
+            }
+            Ok(rows)
+        }
+        Err(e) => {
+            // Whatever state the connection is in, closing it rolls the table's load back.
+            health.discard();
+            Err(e)
+        }
+    }
+}

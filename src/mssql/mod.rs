@@ -1,0 +1,7 @@
+//! SQL Server plumbing shared by the source, the sink and `routeflow copy`: connections and their
+//! pool ([`conn`]), table columns from the server's catalog ([`catalog`]), and the mapping between
+//! SQL Server and Arrow types ([`types`]).
+
+pub mod catalog;
+pub mod conn;
+pub mod types;

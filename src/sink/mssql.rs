@@ -1,0 +1,670 @@
+//! The SQL Server sink: a DataFusion `DataSink` that writes the result table back one partition (one
+//! distributor) at a time, several partitions at once on separate pooled connections.
+//!
+//! Per partition, whatever the mode, the statements are a fixed handful and the rows travel by the
+//! TDS bulk-load protocol, so the statement count grows with partitions, never with rows:
+//! - `in-place` (what the old system did): bulk-load the partition into a session temporary table,
+//!   then in one transaction `UPDATE … FROM … JOIN` the `StopNo`/`custype` of existing rows (only
+//!   where they differ) and `INSERT … WHERE NOT EXISTS` the added prospects. Not MERGE, which
+//!   T-SQL-compatible engines other than SQL Server often lack.
+//! - `table NAME`: bulk-load every partition into a staging table, each in its own transaction, then
+//!   swap it in for NAME (drop and `sp_rename` in one transaction): readers see the old table or the
+//!   new one, never half of it.
+//!
+//! A partition that fails with a transient error (deadlock, lost connection, timeout) is rolled back
+//! and retried with exponential backoff; the others go on. Failed partitions are reported and the run
+//! exits 2; running again completes the job, and what was written correctly is left as it is (the
+//! update touches only differing rows, the insert only missing keys).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use arrow::compute::{and, concat_batches, filter_record_batch, is_not_null};
+use arrow::datatypes::{DataType, SchemaRef};
+use async_trait::async_trait;
+use datafusion::datasource::sink::DataSink;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType};
+use futures::{StreamExt, TryStreamExt};
+use tiberius::error::Error as TdsError;
+use tracing::{info, warn};
+
+use crate::mssql::catalog::{self, qualified, validate_table_name};
+use crate::mssql::conn::{Conn, Mssql, is_transient};
+use crate::mssql::types::{
+    SqlColumn, Truncation, WidthPolicy, encode_batch, quote_ident, sql_type_for_arrow,
+};
+use crate::schema::{CUSTYPE, STOP_NO};
+use crate::snapshot::manifest::PartitionOutcome;
+use crate::summary::Truncations;
+
+/// The columns that identify a plan row: route key and store.
+pub const ROW_KEY: [&str; 4] = ["DistributorID", "AgentID", "RouteDate", "CustNo"];
+/// The session temporary table a partition is staged in.
+const STAGE: &str = "#rf_stage";
+/// Suffix of the staging table of `--write table NAME`.
+const STAGING_SUFFIX: &str = "__rf_new";
+/// How many truncated values the summary quotes.
+const TRUNCATION_EXAMPLES: usize = 5;
+
+/// How the result reaches SQL Server.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum WriteMode {
+    /// Update `StopNo`/`custype` of the plan table's rows and insert the added prospects.
+    InPlace,
+    /// Write the whole result into this table, replacing it atomically.
+    Table(String),
+}
+
+/// Knobs of the sink.
+#[derive(Debug, Clone)]
+pub struct MssqlSinkOptions {
+    pub mode: WriteMode,
+    /// Fail instead of truncating values longer than their column (rule 8).
+    pub strict_widths: bool,
+    /// Partitions written at once.
+    pub concurrency: usize,
+    /// Retries of a partition after a transient error.
+    pub retries: u32,
+    /// Wait before the first retry; doubled for each further one.
+    pub backoff: Duration,
+}
+
+/// What the sink did, for the run summary and the manifest.
+#[derive(Debug, Clone, Default)]
+pub struct SinkOutcome {
+    pub partitions: Vec<PartitionOutcome>,
+    pub truncations: Truncations,
+    /// Existing rows whose `StopNo` or `custype` changed (in-place).
+    pub updated: u64,
+    /// Rows inserted: added prospects (in-place) or every row (table).
+    pub inserted: u64,
+}
+
+impl SinkOutcome {
+    pub fn failed(&self) -> Vec<&PartitionOutcome> {
+        self.partitions.iter().filter(|p| p.status != "written").collect()
+    }
+}
+
+/// Writes the plan's result to SQL Server.
+pub struct MssqlSink {
+    db: Arc<Mssql>,
+    /// The plan table (in-place target, and where `table` mode takes column widths from).
+    plan_table: String,
+    schema: SchemaRef,
+    options: MssqlSinkOptions,
+    outcome: Mutex<SinkOutcome>,
+}
+
+impl fmt::Debug for MssqlSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MssqlSink({}, {:?})", self.db.target(), self.options.mode)
+    }
+}
+
+impl MssqlSink {
+    pub fn new(
+        db: Arc<Mssql>,
+        plan_table: &str,
+        schema: SchemaRef,
+        options: MssqlSinkOptions,
+    ) -> Result<Self> {
+        if let WriteMode::Table(name) = &options.mode {
+            validate_table_name(name)?;
+            validate_table_name(&format!("{name}{STAGING_SUFFIX}"))?;
+            if name.starts_with('#') {
+                return Err(DataFusionError::Plan(format!(
+                    "--write table {name}: a temporary table would vanish with the connection"
+                )));
+            }
+        }
+        Ok(Self {
+            db,
+            plan_table: plan_table.to_string(),
+            schema,
+            options,
+            outcome: Mutex::new(SinkOutcome::default()),
+        })
+    }
+
+    /// What the last write did.
+    pub fn outcome(&self) -> SinkOutcome {
+        self.outcome.lock().expect("sink outcome").clone()
+    }
+
+    /// The target table (the plan table, or the staging table of `table` mode) and its columns,
+    /// creating or completing it as the mode needs.
+    async fn prepare(&self) -> Result<(String, Vec<SqlColumn>)> {
+        match &self.options.mode {
+            WriteMode::InPlace => {
+                let table = &self.plan_table;
+                let mut columns = catalog::columns(&self.db, table).await?.ok_or_else(|| {
+                    DataFusionError::Plan(format!(
+                        "SQL Server {}: table {table} does not exist",
+                        self.db.target()
+                    ))
+                })?;
+                if !columns.iter().any(|c| c.name.eq_ignore_ascii_case(CUSTYPE)) {
+                    let sql = format!(
+                        "ALTER TABLE {} ADD {} varchar(20) NULL",
+                        qualified(&self.db, table),
+                        quote_ident(CUSTYPE)
+                    );
+                    self.batch(&sql, table).await?;
+                    info!(table = %table, "added column custype varchar(20) to the plan table");
+                    columns = catalog::columns(&self.db, table).await?.unwrap_or_default();
+                }
+                Ok((table.clone(), columns))
+            }
+            WriteMode::Table(name) => {
+                // Widths come from the table being replaced, else from the plan table, else from
+                // the Arrow types.
+                let existing = match catalog::columns(&self.db, name).await? {
+                    Some(c) => c,
+                    None => catalog::columns(&self.db, &self.plan_table)
+                        .await?
+                        .unwrap_or_default(),
+                };
+                let mut decls = Vec::new();
+                for field in self.schema.fields() {
+                    let decl = match existing
+                        .iter()
+                        .find(|c| c.name.eq_ignore_ascii_case(field.name()))
+                    {
+                        Some(c) => c.declaration(),
+                        None => sql_type_for_arrow(field).map_err(DataFusionError::Plan)?,
+                    };
+                    decls.push(format!("{} {decl} NULL", quote_ident(field.name())));
+                }
+                let staging = format!("{name}{STAGING_SUFFIX}");
+                let q = qualified(&self.db, &staging);
+                self.batch(
+                    &format!(
+                        "DROP TABLE IF EXISTS {q}; CREATE TABLE {q} ({})",
+                        decls.join(", ")
+                    ),
+                    &staging,
+                )
+                .await?;
+                let columns = catalog::columns(&self.db, &staging).await?.unwrap_or_default();
+                Ok((staging, columns))
+            }
+        }
+    }
+
+    /// Runs statements without parameters (identifiers only, already quoted).
+    async fn batch(&self, sql: &str, table: &str) -> Result<()> {
+        let mut conn = self.db.get().await?;
+        run_batch(&mut conn, sql)
+            .await
+            .map_err(|e| self.db.error(Some(table), &e))?;
+        Ok(())
+    }
+
+    /// Swaps the staging table in for NAME in one transaction.
+    async fn swap(&self, name: &str) -> Result<()> {
+        let staging = format!("{name}{STAGING_SUFFIX}");
+        let sql = format!(
+            "BEGIN TRAN; DROP TABLE IF EXISTS {}; EXEC sp_rename @P1, @P2; COMMIT",
+            qualified(&self.db, name)
+        );
+        let old = format!("{}.{staging}", self.db.schema());
+        let mut conn = self.db.get().await?;
+        let health = conn.health();
+        let result = conn.client.execute(sql, &[&old.as_str(), &name]).await;
+        if let Err(e) = health.note(result) {
+            rollback(&mut conn).await;
+            return Err(self.db.error(Some(name), &e));
+        }
+        Ok(())
+    }
+
+    /// Writes one partition, retrying transient failures.
+    async fn write_partition(
+        &self,
+        target: &str,
+        columns: &[SqlColumn],
+        part: Partition,
+    ) -> Result<PartitionResult> {
+        let mut attempt = 0;
+        loop {
+            let result = match &self.options.mode {
+                WriteMode::InPlace => self.apply_in_place(target, columns, &part).await,
+                WriteMode::Table(_) => self.append(target, columns, &part).await,
+            };
+            match result {
+                Ok(counts) => return Ok(counts),
+                Err(e) if attempt < self.options.retries && e.transient => {
+                    let wait = self.options.backoff * 2u32.saturating_pow(attempt);
+                    warn!(partition = %part.label, attempt = attempt + 1, error = %e.message, "transient failure, retrying in {wait:?}");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    return Ok(PartitionResult {
+                        error: Some(e.message),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+    }
+
+    /// `in-place`: stage, then update and insert in one transaction.
+    async fn apply_in_place(
+        &self,
+        target: &str,
+        columns: &[SqlColumn],
+        part: &Partition,
+    ) -> Result<PartitionResult, Failure> {
+        let mut conn = self.db.get().await.map_err(Failure::other)?;
+        let decls: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{} {} NULL", quote_ident(&c.name), c.declaration()))
+            .collect();
+        let create = format!(
+            "DROP TABLE IF EXISTS {STAGE}; CREATE TABLE {STAGE} ({})",
+            decls.join(", ")
+        );
+        run_batch(&mut conn, &create).await.map_err(Failure::from)?;
+        // The stage takes NULLs everywhere; a NOT NULL target column refuses them at the INSERT,
+        // with SQL Server's own message.
+        let stage: Vec<SqlColumn> = columns
+            .iter()
+            .cloned()
+            .map(|mut c| {
+                c.nullable = true;
+                c
+            })
+            .collect();
+        bulk_load(&mut conn, STAGE, &stage, part).await?;
+        let t = qualified(&self.db, target);
+        let key_match = |a: &str, b: &str| {
+            ROW_KEY
+                .iter()
+                .map(|k| format!("{a}.{0} = {b}.{0}", quote_ident(&column_name(columns, k))))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
+        let differs = [STOP_NO, CUSTYPE]
+            .iter()
+            .map(|c| {
+                let c = quote_ident(&column_name(columns, c));
+                format!(
+                    "(t.{c} <> s.{c} OR (t.{c} IS NULL AND s.{c} IS NOT NULL) OR (t.{c} IS NOT NULL AND s.{c} IS NULL))"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let stop_no = quote_ident(&column_name(columns, STOP_NO));
+        let custype = quote_ident(&column_name(columns, CUSTYPE));
+        let all: Vec<String> = columns.iter().map(|c| quote_ident(&c.name)).collect();
+        let all_s: Vec<String> = all.iter().map(|c| format!("s.{c}")).collect();
+        let update = format!(
+            "UPDATE t SET t.{stop_no} = s.{stop_no}, t.{custype} = s.{custype} FROM {t} AS t \
+             INNER JOIN {STAGE} AS s ON {} WHERE {differs}",
+            key_match("t", "s")
+        );
+        let insert = format!(
+            "INSERT INTO {t} ({}) SELECT {} FROM {STAGE} AS s WHERE NOT EXISTS (SELECT 1 FROM {t} AS t WHERE {})",
+            all.join(", "),
+            all_s.join(", "),
+            key_match("t", "s")
+        );
+        run_batch(&mut conn, "BEGIN TRAN").await.map_err(Failure::from)?;
+        let applied = async {
+            let updated = execute(&mut conn, &update).await?;
+            let inserted = execute(&mut conn, &insert).await?;
+            run_batch(&mut conn, &format!("COMMIT; DROP TABLE {STAGE}")).await?;
+            Ok::<_, TdsError>((updated, inserted))
+        }
+        .await;
+        match applied {
+            Ok((updated, inserted)) => Ok(PartitionResult {
+                rows: part.rows,
+                updated,
+                inserted,
+                error: None,
+            }),
+            Err(e) => {
+                rollback(&mut conn).await;
+                Err(Failure::from(e))
+            }
+        }
+    }
+
+    /// `table`: bulk-load the partition into the staging table in its own transaction.
+    async fn append(
+        &self,
+        target: &str,
+        columns: &[SqlColumn],
+        part: &Partition,
+    ) -> Result<PartitionResult, Failure> {
+        let mut conn = self.db.get().await.map_err(Failure::other)?;
+        run_batch(&mut conn, "BEGIN TRAN").await.map_err(Failure::from)?;
+        let table = qualified(&self.db, target);
+        let loaded = bulk_load(&mut conn, &table, columns, part).await;
+        let committed = match loaded {
+            Ok(n) => run_batch(&mut conn, "COMMIT")
+                .await
+                .map(|_| n)
+                .map_err(Failure::from),
+            Err(e) => Err(e),
+        };
+        match committed {
+            Ok(n) => Ok(PartitionResult {
+                rows: part.rows,
+                inserted: n,
+                ..Default::default()
+            }),
+            Err(e) => {
+                rollback(&mut conn).await;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// One distributor's rows.
+struct Partition {
+    label: String,
+    batch: RecordBatch,
+    /// Rows of the result this partition accounts for (in-place: also the unchanged ones not staged).
+    rows: u64,
+    /// Values cut to fit, already reported.
+    policy: WidthPolicy,
+}
+
+#[derive(Debug, Default)]
+struct PartitionResult {
+    rows: u64,
+    updated: u64,
+    inserted: u64,
+    error: Option<String>,
+}
+
+/// A failed attempt: the message (never holding the password) and whether to retry.
+#[derive(Debug)]
+struct Failure {
+    message: String,
+    transient: bool,
+}
+
+impl Failure {
+    fn other(e: DataFusionError) -> Self {
+        // Failing to get a connection at all (server down, pool timeout) is worth a retry too.
+        Self {
+            message: crate::redact::redact(&e.to_string()),
+            transient: true,
+        }
+    }
+}
+
+impl From<TdsError> for Failure {
+    fn from(e: TdsError) -> Self {
+        Self {
+            transient: is_transient(&e),
+            message: crate::redact::redact(&e.to_string()),
+        }
+    }
+}
+
+/// The table's spelling of a contract column.
+fn column_name(columns: &[SqlColumn], name: &str) -> String {
+    columns
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(name))
+        .map(|c| c.name.clone())
+        .unwrap_or_else(|| name.to_string())
+}
+
+async fn run_batch(conn: &mut Conn, sql: &str) -> Result<(), TdsError> {
+    let health = conn.health();
+    let result = conn.client.simple_query(sql).await;
+    let stream = health.note(result)?;
+    let result = stream.into_results().await;
+    health.note(result).map(|_| ())
+}
+
+/// Runs one statement and returns the rows it affected.
+async fn execute(conn: &mut Conn, sql: &str) -> Result<u64, TdsError> {
+    let health = conn.health();
+    let result = conn.client.execute(sql, &[]).await;
+    health.note(result).map(|r| r.total())
+}
+
+/// Rolls back whatever is open; errors are ignored (there may be no transaction, or no connection).
+async fn rollback(conn: &mut Conn) {
+    let _ = run_batch(conn, "ROLLBACK").await;
+}
+
+/// Bulk-loads a partition's rows into `table`.
+async fn bulk_load(
+    conn: &mut Conn,
+    table: &str,
+    columns: &[SqlColumn],
+    part: &Partition,
+) -> Result<u64, Failure> {
+    let (rows, _) = encode_batch(&part.batch, columns, part.policy).map_err(|e| Failure {
+        message: e,
+        transient: false,
+    })?;
+    let health = conn.health();
+    let request = conn.client.bulk_insert(table).await;
+    let mut request = match health.note(request) {
+        Ok(r) => r,
+        Err(e) => return Err(Failure::from(e)),
+    };
+    let mut sent = Ok(());
+    for row in rows {
+        sent = request.send(row).await;
+        if sent.is_err() {
+            break;
+        }
+    }
+    let result = match sent {
+        Ok(()) => request.finalize().await.map(|r| r.total()),
+        Err(e) => Err(e),
+    };
+    health.note(result).map_err(Failure::from)
+}
+
+impl DisplayAs for MssqlSink {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "MssqlSink: {} {:?}", self.db.target(), self.options.mode)
+    }
+}
+
+#[async_trait]
+impl DataSink for MssqlSink {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    async fn write_all(&self, data: SendableRecordBatchStream, _context: &Arc<TaskContext>) -> Result<u64> {
+        let (target, columns) = self.prepare().await?;
+        let batches: Vec<RecordBatch> = data.try_collect().await?;
+        let mut partitions = split_by_distributor(&self.schema, &batches)?;
+        let in_place = self.options.mode == WriteMode::InPlace;
+        let mut unstaged = 0u64;
+        if in_place {
+            // Rows without a full key are not routed and stay as they are in the table (rule 1).
+            for part in partitions.values_mut() {
+                let keyed = filter_record_batch(&part.batch, &full_key_mask(&part.batch)?)?;
+                unstaged += (part.batch.num_rows() - keyed.num_rows()) as u64;
+                part.rows = keyed.num_rows() as u64;
+                part.batch = keyed;
+            }
+            partitions.retain(|_, p| p.batch.num_rows() > 0);
+        }
+
+        // Rule 8: report (or, strict, refuse) values longer than their column before writing any.
+        let mut truncations = Vec::new();
+        for part in partitions.values() {
+            let (_, cut) =
+                encode_batch(&part.batch, &columns, WidthPolicy::Strict).map_err(DataFusionError::Plan)?;
+            truncations.extend(
+                cut.into_iter()
+                    .map(|t| describe_truncation(&target, &part.batch, &t)),
+            );
+        }
+        if self.options.strict_widths && !truncations.is_empty() {
+            return Err(DataFusionError::Execution(format!(
+                "{} value(s) do not fit their column in {target} (--strict-widths): {}",
+                truncations.len(),
+                truncations
+                    .iter()
+                    .take(TRUNCATION_EXAMPLES)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )));
+        }
+        for t in truncations.iter().take(TRUNCATION_EXAMPLES) {
+            warn!(table = %target, "value truncated to fit: {t}");
+        }
+
+        let results: Vec<(String, Result<PartitionResult>)> = futures::stream::iter(partitions.into_values())
+            .map(|part| {
+                let columns = &columns;
+                let target = &target;
+                async move {
+                    let label = part.label.clone();
+                    (label, self.write_partition(target, columns, part).await)
+                }
+            })
+            .buffer_unordered(self.options.concurrency.max(1))
+            .collect()
+            .await;
+
+        let mut outcome = SinkOutcome {
+            truncations: Truncations {
+                count: truncations.len() as u64,
+                examples: truncations.iter().take(TRUNCATION_EXAMPLES).cloned().collect(),
+            },
+            ..Default::default()
+        };
+        let mut written = unstaged;
+        for (label, result) in results {
+            let result = result?;
+            let failed = result.error.is_some();
+            if let Some(e) = &result.error {
+                warn!(partition = %label, error = %e, "partition failed");
+            } else {
+                written += result.rows;
+            }
+            outcome.updated += result.updated;
+            outcome.inserted += result.inserted;
+            outcome.partitions.push(PartitionOutcome {
+                partition: label,
+                status: if failed { "failed" } else { "written" }.into(),
+                rows: result.rows,
+                error: result.error,
+            });
+        }
+        outcome.partitions.sort_by(|a, b| a.partition.cmp(&b.partition));
+        let all_written = outcome.failed().is_empty();
+        *self.outcome.lock().expect("sink outcome") = outcome;
+        if let (true, WriteMode::Table(name)) = (all_written, &self.options.mode) {
+            self.swap(name).await?;
+        }
+        Ok(written)
+    }
+}
+
+/// Rows whose route key and store are all present.
+fn full_key_mask(batch: &RecordBatch) -> Result<BooleanArray> {
+    let mut mask: Option<BooleanArray> = None;
+    for k in ROW_KEY {
+        let i = batch.schema().index_of(k)?;
+        let present = is_not_null(batch.column(i))?;
+        mask = Some(match mask {
+            None => present,
+            Some(m) => and(&m, &present)?,
+        });
+    }
+    Ok(mask.unwrap_or_else(|| BooleanArray::from(vec![true; batch.num_rows()])))
+}
+
+/// Groups the result by `DistributorID` (it arrives sorted by it, so each group is a few runs).
+fn split_by_distributor(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<BTreeMap<Option<String>, Partition>> {
+    let index = schema.index_of("DistributorID")?;
+    let mut pieces: BTreeMap<Option<String>, Vec<RecordBatch>> = BTreeMap::new();
+    for batch in batches {
+        let column = batch.column(index);
+        let text = match column.data_type() {
+            DataType::Utf8 => column.as_string::<i32>(),
+            other => {
+                return Err(DataFusionError::Internal(format!(
+                    "DistributorID is {other}, not Utf8"
+                )));
+            }
+        };
+        let mut start = 0;
+        while start < batch.num_rows() {
+            let key = text.is_valid(start).then(|| text.value(start).to_string());
+            let mut end = start + 1;
+            while end < batch.num_rows()
+                && text.is_valid(end) == key.is_some()
+                && key.as_deref().is_none_or(|k| text.value(end) == k)
+            {
+                end += 1;
+            }
+            pieces
+                .entry(key)
+                .or_default()
+                .push(batch.slice(start, end - start));
+            start = end;
+        }
+    }
+    pieces
+        .into_iter()
+        .map(|(key, parts)| {
+            let batch = concat_batches(schema, &parts)?;
+            let label = match &key {
+                Some(k) => format!("DistributorID={k}"),
+                None => "DistributorID=NULL".to_string(),
+            };
+            Ok((
+                key,
+                Partition {
+                    label,
+                    rows: batch.num_rows() as u64,
+                    batch,
+                    policy: WidthPolicy::Truncate,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// `Name of (D001, A01, 2026-01-05, 480123): 'Sari-Sari Store…' is 23 characters, the column 15`.
+fn describe_truncation(table: &str, batch: &RecordBatch, t: &Truncation) -> String {
+    let key: Vec<String> = ROW_KEY
+        .iter()
+        .map(|k| {
+            batch
+                .schema()
+                .index_of(k)
+                .ok()
+                .and_then(|i| arrow::util::display::array_value_to_string(batch.column(i), t.row).ok())
+                .unwrap_or_default()
+        })
+        .collect();
+    format!(
+        "{table}.{} of ({}): {:?} is {} characters, the column {}",
+        t.column,
+        key.join(", "),
+        t.value,
+        t.length,
+        t.width
+    )
+}

@@ -1,0 +1,646 @@
+//! The SQL Server source: each contract table is a DataFusion `TableProvider` whose scan streams rows
+//! from tiberius into Arrow batches of a fixed size, never holding the whole table.
+//!
+//! - Only the projected columns are selected, and filters on plain columns (the distributor and date
+//!   filters, and analysts' `WHERE`s) become `sp_executesql` parameters, never SQL text.
+//! - The plan table is read in several partitions, each a range of `DistributorID` on its own pooled
+//!   connection, so reading is not one serial stream. Within a partition rows keep the server's order;
+//!   the ordinal column is `partition << 40 | row`, unique and ordered within every route.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{RecordBatch, RecordBatchOptions};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::ScalarValue;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::datasource::TableType;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties, SendableRecordBatchStream,
+};
+use futures::{StreamExt, TryStreamExt};
+use tiberius::{ColumnData, ToSql};
+
+use super::Source;
+use super::canonical::{ColumnSource, TableLayout};
+use crate::mssql::catalog::{self, qualified};
+use crate::mssql::conn::Mssql;
+use crate::mssql::types::{BatchBuilder, SqlColumn, quote_ident};
+use crate::schema::ROUTE_PLAN;
+
+/// Default rows per Arrow batch read from SQL Server.
+pub const DEFAULT_BATCH_ROWS: usize = 8192;
+/// Bits of the ordinal that number rows within one partition.
+const PARTITION_SHIFT: u32 = 40;
+
+/// Tables read from one SQL Server database.
+#[derive(Debug, Clone)]
+pub struct MssqlSource {
+    db: Arc<Mssql>,
+    batch_rows: usize,
+    partitions: usize,
+}
+
+impl MssqlSource {
+    /// `partitions`: how many connections read the plan table at once.
+    pub fn new(db: Arc<Mssql>, batch_rows: usize, partitions: usize) -> Self {
+        Self {
+            db,
+            batch_rows: batch_rows.max(1),
+            partitions: partitions.max(1),
+        }
+    }
+}
+
+#[async_trait]
+impl Source for MssqlSource {
+    fn describe(&self) -> String {
+        format!("mssql {}", self.db.target())
+    }
+
+    fn cache_reads(&self) -> bool {
+        true
+    }
+
+    async fn table(&self, table: &str) -> Result<Arc<dyn TableProvider>> {
+        let partitions = if table == ROUTE_PLAN { self.partitions } else { 1 };
+        Ok(Arc::new(
+            MssqlTable::open(Arc::clone(&self.db), table, self.batch_rows, partitions).await?,
+        ))
+    }
+}
+
+/// One SQL Server table in canonical columns.
+#[derive(Debug)]
+pub struct MssqlTable {
+    db: Arc<Mssql>,
+    table: String,
+    /// The stored columns routeflow reads, in table order (the layout's stored schema).
+    columns: Arc<Vec<SqlColumn>>,
+    layout: Arc<TableLayout>,
+    batch_rows: usize,
+    partitions: usize,
+}
+
+impl MssqlTable {
+    /// Reads the table's columns from the server and checks them against the contract. Columns of a
+    /// type routeflow cannot read are an error when they are needed (every column of the plan table,
+    /// which is written back whole) and skipped otherwise.
+    pub async fn open(db: Arc<Mssql>, table: &str, batch_rows: usize, partitions: usize) -> Result<Self> {
+        let all = catalog::columns(&db, table).await?.ok_or_else(|| {
+            DataFusionError::Plan(format!(
+                "SQL Server {}: table {}.{table} does not exist",
+                db.target(),
+                db.schema()
+            ))
+        })?;
+        let contract = crate::schema::columns(table).unwrap_or_default();
+        let mut columns = Vec::new();
+        let mut fields = Vec::new();
+        for c in all {
+            let needed = table == ROUTE_PLAN || contract.iter().any(|k| k.name.eq_ignore_ascii_case(&c.name));
+            match c.arrow_type() {
+                Ok(t) => {
+                    fields.push(Field::new(&c.name, t, true));
+                    columns.push(c);
+                }
+                Err(e) if needed => {
+                    return Err(DataFusionError::Plan(format!(
+                        "SQL Server {}, table {table}: {e}",
+                        db.target()
+                    )));
+                }
+                Err(_) => {}
+            }
+        }
+        let origin = format!("SQL Server {}", db.target());
+        let layout = TableLayout::new(table, &Schema::new(fields), &origin)?;
+        Ok(Self {
+            db,
+            table: table.to_string(),
+            columns: Arc::new(columns),
+            layout: Arc::new(layout),
+            batch_rows,
+            partitions,
+        })
+    }
+
+    /// The stored column a canonical column reads without a cast, when a filter on it can run on
+    /// the server with the same meaning.
+    fn pushable_column(&self, name: &str) -> Option<&SqlColumn> {
+        let i = self.layout.schema.index_of(name).ok()?;
+        match &self.layout.columns[i] {
+            ColumnSource::Stored { index, target } => {
+                let stored = &self.columns[*index];
+                let same = stored.arrow_type().ok().as_ref() == Some(target);
+                let simple = matches!(
+                    target,
+                    DataType::Utf8 | DataType::Date32 | DataType::Int32 | DataType::Int64 | DataType::Float64
+                );
+                (same && simple).then_some(stored)
+            }
+            _ => None,
+        }
+    }
+
+    /// `expr` as a T-SQL predicate with parameters, when it can be pushed down.
+    fn predicate(&self, expr: &Expr, params: &mut Vec<SqlParam>) -> Option<String> {
+        let column = |e: &Expr| match e {
+            Expr::Column(c) => self.pushable_column(&c.name).map(|s| quote_ident(&s.name)),
+            _ => None,
+        };
+        let param = |v: &ScalarValue, params: &mut Vec<SqlParam>| {
+            let p = SqlParam::from_scalar(v)?;
+            params.push(p);
+            Some(format!("@P{}", params.len()))
+        };
+        match expr {
+            Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+                let sql_op = match op {
+                    Operator::Eq => "=",
+                    Operator::NotEq => "<>",
+                    Operator::Lt => "<",
+                    Operator::LtEq => "<=",
+                    Operator::Gt => ">",
+                    Operator::GtEq => ">=",
+                    Operator::And => {
+                        let mark = params.len();
+                        let l = self.predicate(left, params);
+                        let r = l.as_ref().and_then(|_| self.predicate(right, params));
+                        return match (l, r) {
+                            (Some(l), Some(r)) => Some(format!("({l} AND {r})")),
+                            _ => {
+                                params.truncate(mark);
+                                None
+                            }
+                        };
+                    }
+                    _ => return None,
+                };
+                match (left.as_ref(), right.as_ref()) {
+                    (l, Expr::Literal(v, _)) if !v.is_null() => {
+                        let c = column(l)?;
+                        Some(format!("{c} {sql_op} {}", param(v, params)?))
+                    }
+                    _ => None,
+                }
+            }
+            Expr::InList(list) if !list.negated && !list.list.is_empty() && list.list.len() <= 1000 => {
+                let c = column(&list.expr)?;
+                let mark = params.len();
+                let mut names = Vec::new();
+                for item in &list.list {
+                    match item {
+                        Expr::Literal(v, _) if !v.is_null() => match param(v, params) {
+                            Some(n) => names.push(n),
+                            None => {
+                                params.truncate(mark);
+                                return None;
+                            }
+                        },
+                        _ => {
+                            params.truncate(mark);
+                            return None;
+                        }
+                    }
+                }
+                Some(format!("{c} IN ({})", names.join(", ")))
+            }
+            Expr::IsNull(e) => column(e).map(|c| format!("{c} IS NULL")),
+            Expr::IsNotNull(e) => column(e).map(|c| format!("{c} IS NOT NULL")),
+            _ => None,
+        }
+    }
+
+    /// How the plan table's rows spread over `DistributorID`: one row per distributor with its row
+    /// count, in the server's order (NULL first), under the pushed-down filters.
+    async fn distribution(&self, column: &str, filter: &Filter) -> Result<Vec<(Option<String>, i64)>> {
+        let c = quote_ident(column);
+        let sql = format!(
+            "SELECT {c}, COUNT_BIG(*) FROM {}{} GROUP BY {c} ORDER BY {c}",
+            qualified(&self.db, &self.table),
+            filter.where_clause(None)
+        );
+        let mut conn = self.db.get().await?;
+        let health = conn.health();
+        let refs = filter.param_refs();
+        let result = conn.client.query(sql, &refs).await;
+        let stream = health
+            .note(result)
+            .map_err(|e| self.db.error(Some(&self.table), &e))?;
+        let rows: Vec<tiberius::Row> = health
+            .note(stream.into_row_stream().try_collect().await)
+            .map_err(|e| self.db.error(Some(&self.table), &e))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let mut values = row.into_iter();
+                let key = match values.next() {
+                    Some(ColumnData::String(s)) => s.map(|s| s.to_string()),
+                    _ => None,
+                };
+                let count = match values.next() {
+                    Some(ColumnData::I64(Some(n))) => n,
+                    Some(ColumnData::I32(Some(n))) => n.into(),
+                    _ => 0,
+                };
+                (key, count)
+            })
+            .collect())
+    }
+
+    /// Splits the plan table into up to `self.partitions` contiguous `DistributorID` ranges of about
+    /// equal row counts (plus one for a NULL distributor).
+    async fn partition_ranges(&self, filter: &Filter) -> Result<Vec<Range>> {
+        let Some(column) = self.columns.iter().find(|c| {
+            c.name.eq_ignore_ascii_case("DistributorID") && c.arrow_type().ok() == Some(DataType::Utf8)
+        }) else {
+            return Ok(vec![Range::All]);
+        };
+        if self.partitions <= 1 {
+            return Ok(vec![Range::All]);
+        }
+        let groups = self.distribution(&column.name, filter).await?;
+        let mut remaining: i64 = groups.iter().map(|g| g.1).sum();
+        let mut parts_left = self.partitions as i64;
+        let mut ranges = Vec::new();
+        // The range being filled: first and last distributor, rows.
+        let mut current: Option<(String, String, i64)> = None;
+        for (key, count) in groups {
+            let Some(key) = key else {
+                ranges.push(Range::Null(column.name.clone()));
+                remaining -= count;
+                continue;
+            };
+            if let Some((lo, hi, n)) = current.take() {
+                // Close the range here when that lands nearer an equal share than taking `key` too.
+                let share = remaining / parts_left.max(1);
+                if parts_left > 1 && (n - share).abs() <= (n + count - share).abs() {
+                    ranges.push(Range::Between(column.name.clone(), lo, hi));
+                    remaining -= n;
+                    parts_left -= 1;
+                } else {
+                    current = Some((lo, key.clone(), n + count));
+                    continue;
+                }
+            }
+            current = Some((key.clone(), key, count));
+        }
+        if let Some((lo, hi, _)) = current {
+            ranges.push(Range::Between(column.name.clone(), lo, hi));
+        }
+        if ranges.is_empty() {
+            ranges.push(Range::All);
+        }
+        Ok(ranges)
+    }
+}
+
+/// The pushed-down filters of one scan.
+#[derive(Debug, Clone, Default)]
+struct Filter {
+    predicates: Vec<String>,
+    params: Vec<SqlParam>,
+}
+
+impl Filter {
+    /// ` WHERE …` (or nothing), with `range` as one more predicate; range parameters follow the
+    /// filter's.
+    fn where_clause(&self, range: Option<&str>) -> String {
+        let mut all = self.predicates.clone();
+        if let Some(r) = range {
+            all.push(r.to_string());
+        }
+        if all.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", all.join(" AND "))
+        }
+    }
+
+    fn param_refs(&self) -> Vec<&dyn ToSql> {
+        self.params.iter().map(|p| p as &dyn ToSql).collect()
+    }
+}
+
+/// A partition of the plan table.
+#[derive(Debug, Clone)]
+enum Range {
+    All,
+    /// Rows whose distributor is NULL.
+    Null(String),
+    /// Rows whose distributor lies in `[lo, hi]` in the server's collation.
+    Between(String, String, String),
+}
+
+/// A query parameter from a filter literal.
+#[derive(Debug, Clone)]
+enum SqlParam {
+    Text(String),
+    Int(i64),
+    Float(f64),
+    /// Days since 0001-01-01.
+    Date(u32),
+}
+
+/// Days from 0001-01-01 to 1970-01-01, between SQL Server's and Arrow's day numbers.
+const DAYS_TO_UNIX_EPOCH: i64 = 719_162;
+
+impl SqlParam {
+    fn from_scalar(v: &ScalarValue) -> Option<Self> {
+        Some(match v {
+            ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
+                SqlParam::Text(s.clone())
+            }
+            ScalarValue::Int32(Some(n)) => SqlParam::Int((*n).into()),
+            ScalarValue::Int64(Some(n)) => SqlParam::Int(*n),
+            ScalarValue::Float64(Some(f)) if f.is_finite() => SqlParam::Float(*f),
+            ScalarValue::Date32(Some(d)) => {
+                SqlParam::Date(u32::try_from(i64::from(*d) + DAYS_TO_UNIX_EPOCH).ok()?)
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl ToSql for SqlParam {
+    fn to_sql(&self) -> ColumnData<'_> {
+        match self {
+            SqlParam::Text(s) => ColumnData::String(Some(s.as_str().into())),
+            SqlParam::Int(n) => ColumnData::I64(Some(*n)),
+            SqlParam::Float(f) => ColumnData::F64(Some(*f)),
+            SqlParam::Date(d) => ColumnData::Date(Some(tiberius::time::Date::new(*d))),
+        }
+    }
+}
+
+#[async_trait]
+impl TableProvider for MssqlTable {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.layout.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+        // Inexact: DataFusion still applies every filter, so a server collation that compares
+        // differently can never let a wrong row through.
+        Ok(filters
+            .iter()
+            .map(|f| {
+                if self.predicate(f, &mut Vec::new()).is_some() {
+                    TableProviderFilterPushDown::Inexact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
+            })
+            .collect())
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let projection = projection
+            .cloned()
+            .unwrap_or_else(|| (0..self.layout.schema.fields().len()).collect());
+        let mut filter = Filter::default();
+        for f in filters {
+            if let Some(p) = self.predicate(f, &mut filter.params) {
+                filter.predicates.push(p);
+            }
+        }
+        let ranges = self.partition_ranges(&filter).await?;
+        let stored_idx = self.layout.stored_indices(&projection);
+        let select = if stored_idx.is_empty() {
+            "1".to_string()
+        } else {
+            stored_idx
+                .iter()
+                .map(|&i| self.columns[i].select_expr())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let queries = ranges
+            .iter()
+            .map(|range| {
+                let mut params = filter.params.clone();
+                let extra = match range {
+                    Range::All => None,
+                    Range::Null(c) => Some(format!("{} IS NULL", quote_ident(c))),
+                    Range::Between(c, lo, hi) => {
+                        params.push(SqlParam::Text(lo.clone()));
+                        params.push(SqlParam::Text(hi.clone()));
+                        let n = params.len();
+                        Some(format!("{0} >= @P{1} AND {0} <= @P{2}", quote_ident(c), n - 1, n))
+                    }
+                };
+                let sql = format!(
+                    "SELECT {select} FROM {}{}",
+                    qualified(&self.db, &self.table),
+                    filter.where_clause(extra.as_deref())
+                );
+                PartitionQuery { sql, params }
+            })
+            .collect();
+        Ok(Arc::new(MssqlScanExec::new(
+            Arc::clone(&self.db),
+            Arc::clone(&self.columns),
+            Arc::clone(&self.layout),
+            projection,
+            queries,
+            self.batch_rows,
+        )?))
+    }
+}
+
+/// The statement one partition runs.
+#[derive(Debug, Clone)]
+struct PartitionQuery {
+    sql: String,
+    params: Vec<SqlParam>,
+}
+
+/// Streams one SQL Server table, cast to the canonical schema, one partition per query.
+#[derive(Debug)]
+pub struct MssqlScanExec {
+    db: Arc<Mssql>,
+    columns: Arc<Vec<SqlColumn>>,
+    layout: Arc<TableLayout>,
+    projection: Vec<usize>,
+    queries: Vec<PartitionQuery>,
+    batch_rows: usize,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+}
+
+impl MssqlScanExec {
+    fn new(
+        db: Arc<Mssql>,
+        columns: Arc<Vec<SqlColumn>>,
+        layout: Arc<TableLayout>,
+        projection: Vec<usize>,
+        queries: Vec<PartitionQuery>,
+        batch_rows: usize,
+    ) -> Result<Self> {
+        let schema = Arc::new(layout.schema.project(&projection)?);
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(&schema)),
+            Partitioning::UnknownPartitioning(queries.len()),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ));
+        Ok(Self {
+            db,
+            columns,
+            layout,
+            projection,
+            queries,
+            batch_rows,
+            schema,
+            properties,
+        })
+    }
+}
+
+impl DisplayAs for MssqlScanExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        let cols: Vec<_> = self.schema.fields().iter().map(|f| f.name().as_str()).collect();
+        write!(
+            f,
+            "MssqlScanExec: table={}, partitions={}, projection=[{}], sql={}",
+            self.layout.table,
+            self.queries.len(),
+            cols.join(", "),
+            self.queries.first().map(|q| q.sql.as_str()).unwrap_or("")
+        )
+    }
+}
+
+impl ExecutionPlan for MssqlScanExec {
+    fn name(&self) -> &str {
+        "MssqlScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(&self, partition: usize, _context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        let query = self.queries.get(partition).cloned().ok_or_else(|| {
+            DataFusionError::Internal(format!("MssqlScanExec has no partition {partition}"))
+        })?;
+        let db = Arc::clone(&self.db);
+        let layout = Arc::clone(&self.layout);
+        let projection = self.projection.clone();
+        let out_schema = Arc::clone(&self.schema);
+        let stored_idx = layout.stored_indices(&projection);
+        let stored: Vec<SqlColumn> = stored_idx.iter().map(|&i| self.columns[i].clone()).collect();
+        let stored_schema = Arc::new(Schema::new(
+            stored
+                .iter()
+                .map(|c| {
+                    Ok(Field::new(
+                        &c.name,
+                        c.arrow_type().map_err(DataFusionError::Plan)?,
+                        true,
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?,
+        ));
+        let batch_rows = self.batch_rows;
+        let table = layout.table.clone();
+        let schema = Arc::clone(&self.schema);
+        let stream = async_stream::try_stream! {
+            let fail = |e: &dyn fmt::Display| db.error(Some(&table), e);
+            let mut conn = db.get().await?;
+            let health = conn.health();
+            let mut builder = BatchBuilder::new(&stored, Arc::clone(&stored_schema), batch_rows)
+                .map_err(|e| fail(&e))?;
+            let mut ordinal = (partition as i64) << PARTITION_SHIFT;
+            // Until the answer is read to its end the connection is mid-result: if this stream is
+            // dropped early (a LIMIT), the pool must not hand it out again.
+            health.set_in_use(true);
+            {
+                let refs: Vec<&dyn ToSql> = query.params.iter().map(|p| p as &dyn ToSql).collect();
+                let mut rows = conn
+                    .client
+                    .query(query.sql.as_str(), &refs)
+                    .await
+                    .map_err(|e| fail(&health.note::<()>(Err(e)).unwrap_err()))?
+                    .into_row_stream();
+                let mut count_only = 0usize;
+                while let Some(row) = rows.next().await {
+                    let row = health.note(row).map_err(|e| fail(&e))?;
+                    if stored.is_empty() {
+                        count_only += 1;
+                        if count_only < batch_rows {
+                            continue;
+                        }
+                        let batch = empty_batch(count_only)?;
+                        count_only = 0;
+                        yield layout.convert(&projection, &out_schema, &batch, ordinal)?;
+                        ordinal += batch.num_rows() as i64;
+                        continue;
+                    }
+                    builder.push_row(row).map_err(|e| fail(&e))?;
+                    if builder.len() >= batch_rows {
+                        let batch = builder.finish().map_err(|e| fail(&e))?;
+                        yield layout.convert(&projection, &out_schema, &batch, ordinal)?;
+                        ordinal += batch.num_rows() as i64;
+                    }
+                }
+                if count_only > 0 {
+                    let batch = empty_batch(count_only)?;
+                    yield layout.convert(&projection, &out_schema, &batch, ordinal)?;
+                }
+            }
+            if !builder.is_empty() {
+                let batch = builder.finish().map_err(|e| fail(&e))?;
+                yield layout.convert(&projection, &out_schema, &batch, ordinal)?;
+            }
+            health.set_in_use(false);
+        };
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+    }
+}
+
+/// A batch of `rows` rows and no columns (a scan that needs no stored column, e.g. `COUNT(*)`).
+fn empty_batch(rows: usize) -> Result<RecordBatch> {
+    Ok(RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        vec![],
+        &RecordBatchOptions::new().with_row_count(Some(rows)),
+    )?)
+}
