@@ -36,7 +36,7 @@ use tracing::{info, warn};
 use crate::mssql::catalog::{self, qualified, validate_table_name};
 use crate::mssql::conn::{Conn, Mssql, is_transient};
 use crate::mssql::types::{
-    SqlColumn, Truncation, WidthPolicy, encode_batch, quote_ident, sql_type_for_arrow,
+    SqlColumn, Truncation, WidthPolicy, check_widths, encode_batch, quote_ident, sql_type_for_arrow,
 };
 use crate::schema::{CUSTYPE, STOP_NO};
 use crate::snapshot::manifest::PartitionOutcome;
@@ -506,8 +506,7 @@ impl DataSink for MssqlSink {
         // Rule 8: report (or, strict, refuse) values longer than their column before writing any.
         let mut truncations = Vec::new();
         for part in partitions.values() {
-            let (_, cut) =
-                encode_batch(&part.batch, &columns, WidthPolicy::Strict).map_err(DataFusionError::Plan)?;
+            let cut = check_widths(&part.batch, &columns).map_err(DataFusionError::Plan)?;
             truncations.extend(
                 cut.into_iter()
                     .map(|t| describe_truncation(&target, &part.batch, &t)),

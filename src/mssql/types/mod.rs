@@ -17,7 +17,7 @@ mod write;
 use arrow::datatypes::{DataType, Field, TimeUnit};
 
 pub use read::BatchBuilder;
-pub use write::{Truncation, WidthPolicy, encode_batch};
+pub use write::{Truncation, WidthPolicy, check_widths, encode_batch};
 
 /// Unit of the Arrow timestamps made from `datetime`, `smalldatetime`, `datetime2` and
 /// `datetimeoffset`. Microseconds cover SQL Server's whole range (0001-01-01..9999-12-31, which

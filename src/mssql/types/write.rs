@@ -208,20 +208,10 @@ fn encode_column(
                     out.push(null.clone());
                     continue;
                 };
-                let value = match width.and_then(|w| cut(s, w, unicode).map(|c| (w, c))) {
+                let value = match width.and_then(|w| overflow(s, w, unicode, &target.name, i)) {
                     None => s.to_string(),
-                    Some((width, cut_at)) => {
-                        truncations.push(Truncation {
-                            column: target.name.clone(),
-                            row: i,
-                            width,
-                            length: if unicode {
-                                s.encode_utf16().count()
-                            } else {
-                                s.chars().count()
-                            },
-                            value: s.to_string(),
-                        });
+                    Some((truncation, cut_at)) => {
+                        truncations.push(truncation);
                         match policy {
                             WidthPolicy::Truncate => s[..cut_at].to_string(),
                             WidthPolicy::Strict => s.to_string(),
@@ -610,6 +600,63 @@ fn times(array: &ArrayRef) -> Option<Reader<'_, (i128, TimeUnit)>> {
         _ => return None,
     };
     Some(read)
+}
+
+/// The values of `batch` longer than their column in `targets` (matched as `encode_batch` does),
+/// without encoding anything: a cheap check before a write that must not start when one is found.
+pub fn check_widths(batch: &RecordBatch, targets: &[SqlColumn]) -> Result<Vec<Truncation>, String> {
+    let mut found = Vec::new();
+    for target in targets {
+        let Kind::Text {
+            unicode,
+            width: Some(width),
+        } = target.kind()?
+        else {
+            continue;
+        };
+        let Some(array) = batch
+            .schema()
+            .fields()
+            .iter()
+            .position(|f| f.name().eq_ignore_ascii_case(&target.name))
+            .map(|i| batch.column(i))
+        else {
+            continue;
+        };
+        let array = as_text(array).map_err(|_| {
+            format!(
+                "column {}: cannot write {} as text",
+                target.name,
+                array.data_type()
+            )
+        })?;
+        let read = strings(&array).ok_or_else(|| format!("column {}: not text", target.name))?;
+        for i in 0..batch.num_rows() {
+            if let Some((truncation, _)) = read(i).and_then(|s| overflow(s, width, unicode, &target.name, i))
+            {
+                found.push(truncation);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// When `s` (row `row` of `column`) is longer than `width`: what to report, and where to cut.
+fn overflow(s: &str, width: usize, unicode: bool, column: &str, row: usize) -> Option<(Truncation, usize)> {
+    let cut_at = cut(s, width, unicode)?;
+    let length = if unicode {
+        s.encode_utf16().count()
+    } else {
+        s.chars().count()
+    };
+    let truncation = Truncation {
+        column: column.to_string(),
+        row,
+        width,
+        length,
+        value: s.to_string(),
+    };
+    Some((truncation, cut_at))
 }
 
 /// The byte index to cut `s` at to fit `width` (UTF-16 code units when `unicode`, else
@@ -1209,6 +1256,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v, [ColumnData::String(Some("-42".into()))]);
+    }
+
+    #[test]
+    fn check_widths_reports_what_encode_would_cut() {
+        let targets = [
+            col("Name", "nvarchar", Some(3), None, None),
+            col("Code", "varchar", Some(2), None, None),
+        ];
+        let batch = RecordBatch::try_from_iter([
+            (
+                "Name",
+                Arc::new(StringArray::from(vec![Some("abc"), Some("abcd"), None])) as ArrayRef,
+            ),
+            (
+                "Code",
+                Arc::new(StringArray::from(vec![Some("xyz"), Some("x"), Some("ÑÑ")])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let found = check_widths(&batch, &targets).unwrap();
+        let (_, encoded) = encode_batch(&batch, &targets, WidthPolicy::Truncate).unwrap();
+        assert_eq!(found, encoded);
+        let cells: Vec<_> = found
+            .iter()
+            .map(|t| (t.column.as_str(), t.row, t.length))
+            .collect();
+        assert_eq!(cells, [("Name", 1, 4), ("Code", 0, 3)]);
     }
 
     #[test]
