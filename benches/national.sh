@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The national run, end to end: generate national-scale data once, run routeflow on it (process start
-# to exit, release build), and print routes per second and peak memory.
+# to exit, release build), and print routes per second and peak memory. Then, in the same bench run,
+# the plain I/O of it: read the five tables (every contract column) and write a plan-sized table with
+# DataFusion through the same source and sink, and the ratio of the two (issue target: at most 3x).
 #
 # Usage: benches/national.sh [extra `routeflow run` options, e.g. --sequence nearest-neighbor]
 # (the run writes its audit snapshot under the temporary output unless --no-snapshot is given)
-# Environment: DATA (default /var/tmp/routeflow-national), SEED (42), FACTOR (1).
+# Environment: DATA (default /var/tmp/routeflow-national), SEED (42), FACTOR (1), BASELINE (1; 0 skips
+# the plain read/write).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA="${DATA:-/var/tmp/routeflow-national}"
@@ -20,11 +23,28 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 /usr/bin/time -f '%e %M' -o "$out/time" "$bin" -q run --input "$data" --output "$out/result" --json "$@" > "$out/summary.json"
 read -r seconds max_kb < "$out/time"
+plain_seconds=0
+if [ "${BASELINE:-1}" != 0 ]; then
+  # Reading: every contract column of the four other tables; reading and writing: the plan table,
+  # copied through the file source and the Parquet sink the run uses.
+  /usr/bin/time -f '%e' -o "$out/time-read" "$bin" -q sql --input "$data" --format csv \
+    "SELECT (SELECT COUNT(CustNo) + COUNT(latitude) + COUNT(longitude) + COUNT(address3) FROM customer)
+          + (SELECT COUNT(tdlinx) + COUNT(latitude) + COUNT(longitude) + COUNT(barangay_code)
+                    + COUNT(store_name_nielsen) FROM prospective)
+          + (SELECT COUNT(CustID) + COUNT(AgentID) + COUNT(TransDate) FROM custvisit)
+          + (SELECT COUNT(DistributorID) + COUNT(Latitude) + COUNT(Longitude) FROM distributors) AS cells" \
+    > /dev/null
+  /usr/bin/time -f '%e' -o "$out/time-copy" "$bin" -q copy --from "$data" --to "$out/plain" \
+    --tables MonthlyRoutePlan_temp > /dev/null
+  plain_seconds=$(python3 -c "import sys; print(sum(float(open(f).read()) for f in sys.argv[1:]))" \
+    "$out/time-read" "$out/time-copy")
+fi
 snapshot_mb="$(du -sm "$out/result/snapshots" 2>/dev/null | cut -f1 || true)"
-python3 - "$out/summary.json" "$seconds" "$max_kb" "${snapshot_mb:-0}" <<'PY'
+python3 - "$out/summary.json" "$seconds" "$max_kb" "${snapshot_mb:-0}" "$plain_seconds" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 seconds, max_kb, snapshot_mb = float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+plain = float(sys.argv[5])
 routes = s["routes"]["total"]
 print(f"routes            {routes}")
 print(f"rows in / out     {s['rows']['read']} / {s['rows']['written']}")
@@ -34,4 +54,7 @@ print(f"peak memory       {max_kb / 1024:.0f} MiB")
 print(f"path km           {s['distance_km']['sequence']:.0f} (nearest neighbour {s['distance_km']['nearest_neighbor']:.0f}, {s['distance_km']['improvement_pct']:.2f}% shorter)")
 print("phases            " + ", ".join(f"{p['name']} {p['seconds']:.2f}s" for p in s["phases"]))
 print(f"snapshot          {snapshot_mb + ' MB' if s['snapshot'] else 'none'}")
+if plain > 0:
+    print(f"plain read/write  {plain:.2f} s (same tables read, plan-sized table written)")
+    print(f"ratio to plain    {seconds / plain:.2f}x")
 PY

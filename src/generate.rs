@@ -309,12 +309,40 @@ fn working_days(n: usize) -> Vec<i32> {
 // Geography
 
 /// A city with its PSGC prefix (region 2 + province 3 + city 2 digits) and a short code for ids.
+#[derive(Debug, Clone, Copy)]
 struct City {
     name: &'static str,
     code: &'static str,
+    /// Seven digits, leading zeros included.
     psgc: &'static str,
+    /// Which copy of the country (`--factor`) this is: 0 for the real city.
+    copy: u32,
     lat: f64,
     lon: f64,
+}
+
+impl City {
+    /// The barangay-code prefix: the city's PSGC, plus the copy number for a copy.
+    fn code_prefix(&self) -> String {
+        let psgc: u32 = self.psgc.parse().expect("seven digits");
+        format!("{:07}", psgc + self.copy)
+    }
+}
+
+/// Where distributor `index` works. Cities repeat every 20 distributors; each further `--factor`
+/// copy of the country (every `base` distributors) moves its cities to new ground, 0.3° of
+/// latitude (33 km, more than a city's 30 km span) per copy towards the middle of the islands,
+/// with their own barangay codes. So 4x the data is 4x the territory, as a larger country would
+/// be, not 4x as many distributors packed into the same streets.
+fn site(index: usize, base: usize) -> City {
+    let city = CITIES[index % CITIES.len()];
+    let copy = (index / base.max(1)) as u32;
+    let towards_middle = if city.lat < 12.0 { 0.3 } else { -0.3 };
+    City {
+        copy,
+        lat: city.lat + towards_middle * f64::from(copy),
+        ..city
+    }
 }
 
 const fn city(name: &'static str, code: &'static str, psgc: &'static str, lat: f64, lon: f64) -> City {
@@ -322,6 +350,7 @@ const fn city(name: &'static str, code: &'static str, psgc: &'static str, lat: f
         name,
         code,
         psgc,
+        copy: 0,
         lat,
         lon,
     }
@@ -461,7 +490,7 @@ fn barangay_code(city: &City, p: Km) -> String {
     let half = CELLS / 2;
     let ix = ((p.x / CELL_KM).floor() as i64 + half).clamp(0, CELLS - 1);
     let iy = ((p.y / CELL_KM).floor() as i64 + half).clamp(0, CELLS - 1);
-    format!("{}{:03}", city.psgc, iy * CELLS + ix + 1)
+    format!("{}{:03}", city.code_prefix(), iy * CELLS + ix + 1)
 }
 
 /// A barangay code as a source might hold it: mostly clean, sometimes padded with spaces, empty,
@@ -814,7 +843,7 @@ struct Agent {
 
 struct Distributor {
     index: usize,
-    city: &'static City,
+    city: City,
     frame: Frame,
     id: String,
     office: String,
@@ -839,7 +868,7 @@ impl Distributor {
     /// centre, one sub-area per weekday around it, stores clustered in each sub-area, plus
     /// city-wide stores that no agent plans.
     fn new(index: usize, scale: Scale, rng: &mut Rng, ids: &mut Ids) -> Self {
-        let city = &CITIES[index % CITIES.len()];
+        let city = site(index, scale.distributors());
         let id = format!("D{:03}", index + 1);
         let mut customers = Vec::new();
         let mut prospects = Vec::new();
@@ -857,12 +886,12 @@ impl Distributor {
                 for _ in 0..POOL_PER_WEEKDAY {
                     let pos = area.scatter(rng, 0.7).clamped(CITY_RADIUS_KM);
                     agent.pools[w].push(customers.len());
-                    customers.push(Store::new(rng, ids.customer(), city, pos));
+                    customers.push(Store::new(rng, ids.customer(), &city, pos));
                 }
                 for _ in 0..POOL_PER_WEEKDAY * 3 / 2 {
                     let pos = area.scatter(rng, 0.9).clamped(CITY_RADIUS_KM);
                     agent.prospects[w].push(prospects.len());
-                    prospects.push(Store::new(rng, ids.prospect(), city, pos));
+                    prospects.push(Store::new(rng, ids.prospect(), &city, pos));
                 }
             }
             agents.push(agent);
@@ -872,16 +901,16 @@ impl Distributor {
         let extra = pooled_customers / 12;
         for _ in 0..extra {
             let pos = Km::ORIGIN.scatter(rng, 5.0).clamped(CITY_RADIUS_KM);
-            customers.push(Store::new(rng, ids.customer(), city, pos));
+            customers.push(Store::new(rng, ids.customer(), &city, pos));
         }
         for _ in 0..extra * 3 / 2 {
             let pos = Km::ORIGIN.scatter(rng, 5.0).clamped(CITY_RADIUS_KM);
-            prospects.push(Store::new(rng, ids.prospect(), city, pos));
+            prospects.push(Store::new(rng, ids.prospect(), &city, pos));
         }
         Distributor {
             index,
             city,
-            frame: Frame::new(city),
+            frame: Frame::new(&city),
             office: format!("SO-{}-{:03}", city.code, index + 1),
             id,
             agents,
@@ -1553,6 +1582,30 @@ mod tests {
         assert_eq!(routes(&two).len(), 90);
         let names = |t: &Generated| strs(t, schema::DISTRIBUTORS, "Name");
         assert_eq!(names(&one)[..], names(&two)[..3]);
+    }
+
+    /// A factor copy is new territory: its cities move away from the originals (still inside the
+    /// service box) and its barangay codes are its own, so the top-up's candidates grow with the
+    /// data rather than with its square.
+    #[test]
+    fn factor_copies_are_new_territory() {
+        for index in 0..CITIES.len() * 4 {
+            let (real, copy) = (site(index % 20, 20), site(index, 20));
+            assert!(in_box(copy.lat, copy.lon), "{index}: {copy:?}");
+            if index >= 20 {
+                let km = (copy.lat - real.lat).abs() * KM_PER_DEG_LAT;
+                assert!(km > 2.0 * CITY_RADIUS_KM, "{index}: {km} km from the real city");
+                assert_ne!(copy.code_prefix(), real.code_prefix());
+            }
+        }
+        let two = generate(&GenerateOptions {
+            factor: 2,
+            ..options(Scale::Small, 4)
+        });
+        let codes = strs(&two, schema::PROSPECTIVE, "barangay_code");
+        let prefixes: std::collections::BTreeSet<_> =
+            codes.iter().flatten().filter_map(|c| c.trim().get(..7)).collect();
+        assert!(prefixes.len() >= 6, "3 cities twice: {prefixes:?}");
     }
 
     #[test]

@@ -436,7 +436,7 @@ struct GenerateArgs {
     scale: Scale,
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Multiply the number of distributors (for scaling benchmarks).
+    /// Copies of the country, each on new ground with its own distributors (for scaling benchmarks).
     #[arg(long, default_value_t = 1)]
     factor: u32,
     /// Local directory to write <Table>.parquet files into.
