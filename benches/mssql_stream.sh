@@ -24,7 +24,7 @@ results=()
 for n in $ROWS; do
   python3 - "$work/in-$n" "$n" <<'PY'
 import sys, os, datetime
-import pyarrow as pa, pyarrow.parquet as pq
+import pyarrow as pa, pyarrow.compute, pyarrow.parquet as pq
 out, n = sys.argv[1], int(sys.argv[2])
 os.makedirs(out, exist_ok=True)
 i = pa.array(range(n), pa.int64())
