@@ -6,7 +6,9 @@
 -- * depot (rule 6): --start-lat/--start-lon, else the distributor's first valid location, else Manila.
 -- * template (rule 5): added prospects copy WD, SalesManTerritory, RouteName, RouteCode, SalesOfficeID
 --   from the route's row with the smallest CustNo (first in source order among equals).
--- * route_idx numbers routes in key order; it is the tie order of the top-up.
+-- * route_idx numbers routes in key order; it is the tie order of the top-up. It is taken over the
+--   route keys alone (`numbered`), before the joins: a global sort of three key columns, not of every
+--   column of the joined rows.
 
 CREATE VIEW routes AS
 WITH shape AS (
@@ -34,8 +36,13 @@ template AS (
      AND p.CustNo = f.first_cust
   ) AS t
   WHERE rn = 1
+),
+numbered AS (
+  SELECT ROW_NUMBER() OVER (ORDER BY DistributorID, AgentID, RouteDate) AS route_idx,
+         DistributorID, AgentID, RouteDate
+  FROM shape
 )
-SELECT ROW_NUMBER() OVER (ORDER BY s.DistributorID, s.AgentID, s.RouteDate) AS route_idx,
+SELECT n.route_idx,
        s.DistributorID, s.AgentID, s.RouteDate, s.planned_stops, s.centroid_stops,
        CASE WHEN s.centroid_stops > 0 THEN CAST(s.lat_e9 AS DOUBLE) / 1000000000.0 / s.centroid_stops END AS centroid_lat,
        CASE WHEN s.centroid_stops > 0 THEN CAST(s.lon_e9 AS DOUBLE) / 1000000000.0 / s.centroid_stops END AS centroid_lon,
@@ -51,6 +58,8 @@ SELECT ROW_NUMBER() OVER (ORDER BY s.DistributorID, s.AgentID, s.RouteDate) AS r
             ELSE 'fallback' END AS depot_source,
        t.WD, t.SalesManTerritory, t.RouteName, t.RouteCode, t.SalesOfficeID
 FROM shape AS s
+JOIN numbered AS n
+  ON s.DistributorID = n.DistributorID AND s.AgentID = n.AgentID AND s.RouteDate = n.RouteDate
 JOIN template AS t
   ON s.DistributorID = t.DistributorID AND s.AgentID = t.AgentID AND s.RouteDate = t.RouteDate
 LEFT JOIN distributor_first AS d ON s.DistributorID = d.DistributorID
