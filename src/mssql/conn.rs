@@ -151,6 +151,9 @@ impl bb8::ManageConnection for Manager {
 /// A pool of connections to one database.
 pub struct Mssql {
     pool: bb8::Pool<Manager>,
+    /// Why the pool last failed to connect: bb8 keeps retrying in the background and a waiting
+    /// caller only sees a timeout, which would tell an operator nothing.
+    last_error: LastError,
     /// `host,port/database`, for messages.
     target: Arc<str>,
     schema: String,
@@ -177,6 +180,7 @@ impl Mssql {
         config.handshake_timeout(Some(options.connect_timeout));
         config.application_name("routeflow");
         let target: Arc<str> = target.into();
+        let last_error = LastError::default();
         let manager = Manager {
             config,
             connect_timeout: options.connect_timeout,
@@ -188,9 +192,11 @@ impl Mssql {
             // Broken connections are flagged by `Conn::note`; no extra round trip per checkout.
             .test_on_check_out(false)
             .connection_timeout(options.connect_timeout)
+            .error_sink(Box::new(last_error.clone()))
             .build_unchecked(manager);
         Ok(Arc::new(Self {
             pool,
+            last_error,
             target,
             schema: "dbo".into(),
         }))
@@ -210,10 +216,13 @@ impl Mssql {
     pub async fn get(&self) -> Result<bb8::PooledConnection<'_, Manager>, DataFusionError> {
         self.pool.get().await.map_err(|e| match e {
             bb8::RunError::User(e) => self.error(None, &e),
-            bb8::RunError::TimedOut => DataFusionError::Execution(format!(
-                "SQL Server {}: timed out waiting for a connection",
-                self.target
-            )),
+            bb8::RunError::TimedOut => match self.last_error.take() {
+                Some(cause) => self.error(None, &format!("cannot connect: {cause}")),
+                None => DataFusionError::Execution(format!(
+                    "SQL Server {}: timed out waiting for a free connection",
+                    self.target
+                )),
+            },
         })
     }
 
@@ -226,6 +235,28 @@ impl Mssql {
             }
             None => DataFusionError::Execution(format!("SQL Server {}: {message}", self.target)),
         }
+    }
+}
+
+/// The pool's latest connection error (bb8's error sink).
+#[derive(Debug, Clone, Default)]
+struct LastError(Arc<std::sync::Mutex<Option<String>>>);
+
+impl LastError {
+    fn take(&self) -> Option<String> {
+        self.0.lock().map(|mut e| e.take()).unwrap_or(None)
+    }
+}
+
+impl bb8::ErrorSink<TdsError> for LastError {
+    fn sink(&self, error: TdsError) {
+        if let Ok(mut last) = self.0.lock() {
+            *last = Some(error.to_string());
+        }
+    }
+
+    fn boxed_clone(&self) -> Box<dyn bb8::ErrorSink<TdsError>> {
+        Box::new(self.clone())
     }
 }
 

@@ -400,6 +400,36 @@ async fn errors_name_the_server_never_the_password() {
         "{stderr}"
     );
 
+    // Nothing listening: the cause, not a bare timeout.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let nowhere = db.conn.replace(
+        &format!(",{}", db.server.as_ref().unwrap().port()),
+        &format!(",{closed}"),
+    );
+    let out = routeflow()
+        .env("ROUTEFLOW_MSSQL", &nowhere)
+        .args([
+            "-q",
+            "run",
+            "--input",
+            "mssql",
+            "--dry-run",
+            "--mssql-connect-timeout",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot connect") && stderr.contains("refused"),
+        "{stderr}"
+    );
+
     let db2 = TestDb::test_server();
     db2.create_schema(true).await;
     db2.exec("DROP TABLE customer").await;
