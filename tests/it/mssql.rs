@@ -376,22 +376,28 @@ async fn deadlocked_partition_is_retried_or_completed_by_a_rerun() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_name_the_server_never_the_password() {
     let db = TestDb::test_server();
-    let wrong = db.conn.replace("Test-Secret-42", "Wrong-Secret-7");
-    let out = routeflow()
-        .env("ROUTEFLOW_MSSQL", &wrong)
-        .args([
-            "-q",
-            "run",
-            "--input",
-            "mssql",
-            "--dry-run",
-            "--mssql-connect-timeout",
-            "5",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // A dry run with this connection string: its exit code and standard error.
+    let dry_run = |conn: &str| {
+        let out = routeflow()
+            .env("ROUTEFLOW_MSSQL", conn)
+            .args([
+                "-q",
+                "run",
+                "--input",
+                "mssql",
+                "--dry-run",
+                "--mssql-connect-timeout",
+                "3",
+            ])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = dry_run(&db.conn.replace("Test-Secret-42", "Wrong-Secret-7"));
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(!stderr.contains("Wrong-Secret-7"), "{stderr}");
     assert!(stderr.contains("127.0.0.1"), "{stderr}");
     assert!(stderr.contains("routes"), "{stderr}");
@@ -406,25 +412,9 @@ async fn errors_name_the_server_never_the_password() {
         .local_addr()
         .unwrap()
         .port();
-    let nowhere = db.conn.replace(
-        &format!(",{}", db.server.as_ref().unwrap().port()),
-        &format!(",{closed}"),
-    );
-    let out = routeflow()
-        .env("ROUTEFLOW_MSSQL", &nowhere)
-        .args([
-            "-q",
-            "run",
-            "--input",
-            "mssql",
-            "--dry-run",
-            "--mssql-connect-timeout",
-            "2",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let port = db.server.as_ref().unwrap().port();
+    let (code, stderr) = dry_run(&db.conn.replace(&format!(",{port}"), &format!(",{closed}")));
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("cannot connect") && stderr.contains("refused"),
         "{stderr}"
