@@ -25,6 +25,11 @@ use routeflow::sql::{self, CatalogConfig, Format};
 use routeflow::summary::Filters;
 use tracing::{error, info};
 
+/// mimalloc, as DataFusion's own CLI uses: a run builds and drops gigabytes of Arrow buffers stage
+/// after stage, which it serves from memory it keeps instead of returning and re-faulting it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Turns a monthly route plan into optimized daily routes.
 ///
 /// Every option can also come from routeflow.toml (--config, ROUTEFLOW_CONFIG, or ./routeflow.toml)
