@@ -338,7 +338,9 @@ impl MssqlSink {
         }
     }
 
-    /// `table`: bulk-load the partition into the staging table in its own transaction.
+    /// `table`: bulk-load the partition into the staging table in its own transaction, after
+    /// deleting whatever an earlier attempt left of it (a commit whose answer was lost), so a retry
+    /// never doubles rows.
     async fn append(
         &self,
         target: &str,
@@ -348,7 +350,23 @@ impl MssqlSink {
         let mut conn = self.db.get().await.map_err(Failure::other)?;
         run_batch(&mut conn, "BEGIN TRAN").await.map_err(Failure::from)?;
         let table = qualified(&self.db, target);
-        let loaded = bulk_load(&mut conn, &table, columns, part).await;
+        let distributor = quote_ident(&column_name(columns, "DistributorID"));
+        let cleared = match &part.key {
+            Some(key) => {
+                let sql = format!("DELETE FROM {table} WHERE {distributor} = @P1");
+                let health = conn.health();
+                let result = conn.client.execute(sql, &[&key.as_str()]).await;
+                health.note(result).map(|_| ())
+            }
+            None => {
+                let sql = format!("DELETE FROM {table} WHERE {distributor} IS NULL");
+                execute(&mut conn, &sql).await.map(|_| ())
+            }
+        };
+        let loaded = match cleared {
+            Ok(()) => bulk_load(&mut conn, &table, columns, part).await,
+            Err(e) => Err(Failure::from(e)),
+        };
         let committed = match loaded {
             Ok(n) => run_batch(&mut conn, "COMMIT")
                 .await
@@ -373,6 +391,8 @@ impl MssqlSink {
 /// One distributor's rows.
 struct Partition {
     label: String,
+    /// The partition's `DistributorID`.
+    key: Option<String>,
     batch: RecordBatch,
     /// Rows of the result this partition accounts for (in-place: also the unchanged ones not staged).
     rows: u64,
@@ -633,9 +653,10 @@ fn split_by_distributor(
                 None => "DistributorID=NULL".to_string(),
             };
             Ok((
-                key,
+                key.clone(),
                 Partition {
                     label,
+                    key,
                     rows: batch.num_rows() as u64,
                     batch,
                     policy: WidthPolicy::Truncate,

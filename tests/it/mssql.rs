@@ -316,14 +316,22 @@ async fn dropped_connection_mid_write_is_retried() {
     let db = TestDb::test_server();
     let expected = db.load_fixtures_and_file_result(true).await;
     let server = db.server.as_ref().unwrap();
-    server.inject(Fault {
+    let drop_mid_load = || Fault {
         when: FaultMatch::Contains("INSERT BULK".into()),
         action: FaultAction::DropAfterBytes(3000),
         times: 1,
-    });
-    let json = db.ok(&[RUN_MSSQL, &["--json", "--retry-backoff-ms", "50"]].concat());
-    let summary: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(summary["sink"]["failed"].as_array().unwrap().len(), 0, "{json}");
+    };
+    let retried = |extra: &[&str]| {
+        let json = db.ok(&[RUN_MSSQL, &["--json", "--retry-backoff-ms", "50"], extra].concat());
+        let summary: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(summary["sink"]["failed"].as_array().unwrap().len(), 0, "{json}");
+    };
+    // Into a new table too: the retried partition's rows are there once.
+    server.inject(drop_mid_load());
+    retried(&["--write", "table", RESULT_TABLE]);
+    assert_eq!(db.read(RESULT_TABLE).await, expected);
+    server.inject(drop_mid_load());
+    retried(&[]);
     assert_eq!(db.read("MonthlyRoutePlan_temp").await, expected);
 }
 
