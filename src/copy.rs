@@ -109,17 +109,7 @@ async fn to_files(
     )?;
     let counts = df.write_table(&name, DataFrameWriteOptions::new()).await?;
     ctx.deregister_table(TableReference::bare(name.as_str()))?;
-    Ok(counts
-        .iter()
-        .map(|b| {
-            use arrow::array::AsArray;
-            b.column(0)
-                .as_primitive::<arrow::datatypes::UInt64Type>()
-                .values()
-                .iter()
-                .sum::<u64>()
-        })
-        .sum())
+    run::sink_count(&counts)
 }
 
 /// Loads `df` into `table` by bulk load, creating the table when missing and, unless appending,
@@ -148,11 +138,7 @@ async fn to_mssql(
             })
             .collect::<Result<Vec<_>>>()?;
         let sql = format!("CREATE TABLE {q} ({})", decls.join(", "));
-        let mut conn = db.get().await?;
-        let health = conn.health();
-        let result = conn.client.simple_query(sql).await;
-        let result = health.note(result).map_err(|e| fail(&e))?.into_results().await;
-        health.note(result).map_err(|e| fail(&e))?;
+        db.get().await?.batch(&sql).await.map_err(|e| fail(&e))?;
         info!(table = %table, "created table");
     }
     let columns = catalog::columns(db, table).await?.unwrap_or_default();
@@ -168,9 +154,7 @@ async fn to_mssql(
     if !config.append {
         prologue.push_str(&format!("; DELETE FROM {q}"));
     }
-    let result = conn.client.simple_query(prologue).await;
-    let result = health.note(result).map_err(|e| fail(&e))?.into_results().await;
-    health.note(result).map_err(|e| fail(&e))?;
+    conn.batch(&prologue).await.map_err(|e| fail(&e))?;
     let mut stream = df.execute_stream().await?;
     let loaded = async {
         let request = conn.client.bulk_insert(&q).await.map_err(|e| fail(&e))?;
@@ -207,9 +191,7 @@ async fn to_mssql(
     .await;
     match loaded {
         Ok(rows) => {
-            let result = conn.client.simple_query("COMMIT").await;
-            let result = health.note(result).map_err(|e| fail(&e))?.into_results().await;
-            health.note(result).map_err(|e| fail(&e))?;
+            conn.batch("COMMIT").await.map_err(|e| fail(&e))?;
             if truncations.count > 0 {
                 warn!(table = %table, count = truncations.count, "values truncated to fit their columns");
             }

@@ -268,7 +268,7 @@ fn elapsed(since: Instant) -> f64 {
 }
 
 /// The row count a `DataSinkExec` reports.
-fn sink_count(batches: &[arrow::array::RecordBatch]) -> Result<u64> {
+pub(crate) fn sink_count(batches: &[arrow::array::RecordBatch]) -> Result<u64> {
     use arrow::array::AsArray;
     use arrow::datatypes::UInt64Type;
     Ok(batches

@@ -64,6 +64,14 @@ impl Conn {
     pub fn health(&self) -> Health {
         self.health.clone()
     }
+
+    /// Runs statements without parameters (identifiers only, already quoted) and reads every answer.
+    pub async fn batch(&mut self, sql: &str) -> Result<(), TdsError> {
+        let health = self.health();
+        let result = self.client.simple_query(sql).await;
+        let result = health.note(result)?.into_results().await;
+        health.note(result).map(|_| ())
+    }
 }
 
 /// Whether a connection can go back to the pool.
@@ -137,10 +145,7 @@ impl bb8::ManageConnection for Manager {
     }
 
     async fn is_valid(&self, conn: &mut Conn) -> Result<(), TdsError> {
-        let health = conn.health();
-        let result = conn.client.simple_query("SELECT 1").await;
-        let result = health.note(result)?.into_results().await;
-        health.note(result).map(|_| ())
+        conn.batch("SELECT 1").await
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {

@@ -200,7 +200,7 @@ impl MssqlSink {
     /// Runs statements without parameters (identifiers only, already quoted).
     async fn batch(&self, sql: &str, table: &str) -> Result<()> {
         let mut conn = self.db.get().await?;
-        run_batch(&mut conn, sql)
+        conn.batch(sql)
             .await
             .map_err(|e| self.db.error(Some(table), &e))?;
         Ok(())
@@ -271,7 +271,7 @@ impl MssqlSink {
             "DROP TABLE IF EXISTS {STAGE}; CREATE TABLE {STAGE} ({})",
             decls.join(", ")
         );
-        run_batch(&mut conn, &create).await.map_err(Failure::from)?;
+        conn.batch(&create).await.map_err(Failure::from)?;
         // The stage takes NULLs everywhere; a NOT NULL target column refuses them at the INSERT,
         // with SQL Server's own message.
         let stage: Vec<SqlColumn> = columns
@@ -316,11 +316,11 @@ impl MssqlSink {
             all_s.join(", "),
             key_match("t", "s")
         );
-        run_batch(&mut conn, "BEGIN TRAN").await.map_err(Failure::from)?;
+        conn.batch("BEGIN TRAN").await.map_err(Failure::from)?;
         let applied = async {
             let updated = execute(&mut conn, &update).await?;
             let inserted = execute(&mut conn, &insert).await?;
-            run_batch(&mut conn, &format!("COMMIT; DROP TABLE {STAGE}")).await?;
+            conn.batch(&format!("COMMIT; DROP TABLE {STAGE}")).await?;
             Ok::<_, TdsError>((updated, inserted))
         }
         .await;
@@ -348,7 +348,7 @@ impl MssqlSink {
         part: &Partition,
     ) -> Result<PartitionResult, Failure> {
         let mut conn = self.db.get().await.map_err(Failure::other)?;
-        run_batch(&mut conn, "BEGIN TRAN").await.map_err(Failure::from)?;
+        conn.batch("BEGIN TRAN").await.map_err(Failure::from)?;
         let table = qualified(&self.db, target);
         let distributor = quote_ident(&column_name(columns, "DistributorID"));
         let cleared = match &part.key {
@@ -368,10 +368,7 @@ impl MssqlSink {
             Err(e) => Err(Failure::from(e)),
         };
         let committed = match loaded {
-            Ok(n) => run_batch(&mut conn, "COMMIT")
-                .await
-                .map(|_| n)
-                .map_err(Failure::from),
+            Ok(n) => conn.batch("COMMIT").await.map(|_| n).map_err(Failure::from),
             Err(e) => Err(e),
         };
         match committed {
@@ -443,14 +440,6 @@ fn column_name(columns: &[SqlColumn], name: &str) -> String {
         .unwrap_or_else(|| name.to_string())
 }
 
-async fn run_batch(conn: &mut Conn, sql: &str) -> Result<(), TdsError> {
-    let health = conn.health();
-    let result = conn.client.simple_query(sql).await;
-    let stream = health.note(result)?;
-    let result = stream.into_results().await;
-    health.note(result).map(|_| ())
-}
-
 /// Runs one statement and returns the rows it affected.
 async fn execute(conn: &mut Conn, sql: &str) -> Result<u64, TdsError> {
     let health = conn.health();
@@ -460,7 +449,7 @@ async fn execute(conn: &mut Conn, sql: &str) -> Result<u64, TdsError> {
 
 /// Rolls back whatever is open; errors are ignored (there may be no transaction, or no connection).
 async fn rollback(conn: &mut Conn) {
-    let _ = run_batch(conn, "ROLLBACK").await;
+    let _ = conn.batch("ROLLBACK").await;
 }
 
 /// Bulk-loads a partition's rows into `table`.
