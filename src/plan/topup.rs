@@ -16,7 +16,7 @@
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
-use super::geo::haversine_km;
+use super::tsp::GeoPoint;
 
 /// A route that is short of the target.
 #[derive(Debug, Clone)]
@@ -65,6 +65,8 @@ pub struct Assignment {
 
 /// Runs both stages and returns the assignments in the order they were made.
 pub fn allocate(routes: &[ShortRoute], prospects: &[Prospect], radius_km: f64) -> Vec<Assignment> {
+    // Every distance is from a centroid to a prospect: prepare each prospect once.
+    let points: Vec<GeoPoint> = prospects.iter().map(|q| GeoPoint::new(q.lat, q.lon)).collect();
     let mut state = State {
         need: routes.iter().map(|r| r.need).collect(),
         given: vec![false; prospects.len()],
@@ -78,15 +80,15 @@ pub fn allocate(routes: &[ShortRoute], prospects: &[Prospect], radius_km: f64) -
             }
         }
     };
-    state.run_stage(routes, prospects, Stage::Barangay, &barangay_candidates);
+    state.run_stage(routes, &points, Stage::Barangay, &barangay_candidates);
     if radius_km > 0.0 && radius_km.is_finite() {
         let grid = Grid::new(prospects, radius_km);
         let radius_candidates = |r: usize, out: &mut Vec<u32>| {
             if let Some((lat, lon)) = routes[r].centroid {
-                grid.within(prospects, lat, lon, radius_km, out);
+                grid.within(&points, lat, lon, radius_km, out);
             }
         };
-        state.run_stage(routes, prospects, Stage::Radius, &radius_candidates);
+        state.run_stage(routes, &points, Stage::Radius, &radius_candidates);
     }
     state.out
 }
@@ -167,7 +169,7 @@ impl State {
     fn run_stage(
         &mut self,
         routes: &[ShortRoute],
-        prospects: &[Prospect],
+        points: &[GeoPoint],
         stage: Stage,
         candidates: &dyn Fn(usize, &mut Vec<u32>),
     ) {
@@ -179,7 +181,7 @@ impl State {
             if self.need[r] == 0 {
                 continue;
             }
-            let cursor = self.open_cursor(r, centroid, prospects, candidates, &mut scratch, 0);
+            let cursor = self.open_cursor(r, centroid, points, candidates, &mut scratch, 0);
             if let Some(&(distance, prospect)) = cursor.list.first() {
                 heap.push(Next {
                     distance,
@@ -205,7 +207,7 @@ impl State {
             cursor.pos += 1;
             if cursor.pos == cursor.list.len() && cursor.truncated {
                 let skip = cursor.list.len();
-                *cursor = self.open_cursor(r, centroid, prospects, candidates, &mut scratch, skip);
+                *cursor = self.open_cursor(r, centroid, points, candidates, &mut scratch, skip);
             }
             match cursor.list.get(cursor.pos) {
                 Some(&(distance, prospect)) => heap.push(Next {
@@ -242,21 +244,19 @@ impl State {
         &self,
         r: usize,
         centroid: (f64, f64),
-        prospects: &[Prospect],
+        points: &[GeoPoint],
         candidates: &dyn Fn(usize, &mut Vec<u32>),
         scratch: &mut Vec<u32>,
         skip: usize,
     ) -> Cursor {
+        let centroid = GeoPoint::new(centroid.0, centroid.1);
         scratch.clear();
         candidates(r, scratch);
         scratch.sort_unstable();
         scratch.dedup();
         let mut list: Vec<(f64, u32)> = scratch
             .iter()
-            .map(|&p| {
-                let q = &prospects[p as usize];
-                (haversine_km(centroid.0, centroid.1, q.lat, q.lon), p)
-            })
+            .map(|&p| (centroid.km_to(&points[p as usize]), p))
             .collect();
         if skip > 0 {
             // Widening: the full list, in order; the consumed prefix is skipped by position.
@@ -315,15 +315,17 @@ impl Grid {
     }
 
     /// Prospects within `radius_km` of (lat, lon).
-    fn within(&self, prospects: &[Prospect], lat: f64, lon: f64, radius_km: f64, out: &mut Vec<u32>) {
+    fn within(&self, points: &[GeoPoint], lat: f64, lon: f64, radius_km: f64, out: &mut Vec<u32>) {
         let (row, col) = Self::key(lat, lon, self.cell_lat, self.cell_lon);
+        let centre = GeoPoint::new(lat, lon);
         for dr in -1..=1 {
             for dc in -1..=1 {
                 if let Some(ps) = self.cells.get(&(row + dr, col + dc)) {
-                    out.extend(ps.iter().copied().filter(|&p| {
-                        let q = &prospects[p as usize];
-                        haversine_km(lat, lon, q.lat, q.lon) <= radius_km
-                    }));
+                    out.extend(
+                        ps.iter()
+                            .copied()
+                            .filter(|&p| centre.km_to(&points[p as usize]) <= radius_km),
+                    );
                 }
             }
         }
@@ -333,6 +335,7 @@ impl Grid {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::geo::haversine_km;
 
     /// The contract's definition, literally: every pair of the stage, sorted, one pass.
     fn reference(
