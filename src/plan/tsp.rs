@@ -169,8 +169,9 @@ impl Sequencer {
         Self::default()
     }
 
-    /// Loads one route: builds the distance matrix (node 0 = depot) and the neighbour lists. The
-    /// other methods work on the route loaded last.
+    /// Loads one route: builds the distance matrix (node 0 = depot). The other methods work on the
+    /// route loaded last; the neighbour lists are built by [`Sequencer::improve`], which alone uses
+    /// them (nearest neighbour needs only the matrix).
     pub fn load(&mut self, depot: (f64, f64), stops: &[(f64, f64)]) {
         let n = stops.len();
         let dim = n + 1;
@@ -196,8 +197,6 @@ impl Sequencer {
                 self.dist[j * dim + i] = d;
             }
         }
-
-        self.build_neighbours();
     }
 
     /// Keeps, per node, the `k` nearest other nodes by insertion into a short sorted list: O(n k)
@@ -280,6 +279,7 @@ impl Sequencer {
         if n < 2 {
             return;
         }
+        self.build_neighbours();
 
         self.input.clear();
         self.input.extend_from_slice(order);
@@ -964,6 +964,7 @@ mod tests {
                 clustered(&mut rng, n)
             };
             seq.load(depot, &stops);
+            seq.build_neighbours();
             for v in 0..=n {
                 let mut expected: Vec<usize> = (0..=n).filter(|&c| c != v).collect();
                 expected.sort_by(|&x, &y| seq.d(v, x).total_cmp(&seq.d(v, y)).then(x.cmp(&y)));
