@@ -4,7 +4,7 @@
 //! - [`source`]: the five contract tables as DataFusion table providers (files or SQL Server), cast
 //!   to the canonical types of [`schema`];
 //! - [`plan`]: the SQL stages of `plans/` as views in one `SessionContext`, plus the top-up allocation
-//!   and the sequencing window function;
+//!   and the sequencing operator;
 //! - [`sink`]: the result table written through a DataFusion `DataSink` (Parquet or SQL Server).
 //!
 //! [`mssql`] holds what the SQL Server source and sink share (pool, catalog, type mapping).

@@ -41,8 +41,8 @@ struct PhaseState {
     started: Instant,
 }
 
-/// The process's progress. A batch run is one per process, and the sequencing window function, deep
-/// inside DataFusion's execution, has no handle of its own to reach the reporter.
+/// The process's progress. A batch run is one per process, and the sequencing operator, deep inside
+/// DataFusion's execution, has no handle of its own to reach the reporter.
 pub fn global() -> &'static Progress {
     static GLOBAL: std::sync::OnceLock<Progress> = std::sync::OnceLock::new();
     GLOBAL.get_or_init(Progress::new)

@@ -1,5 +1,6 @@
 //! The plan: the SQL stages of `plans/` registered as views in one `SessionContext`, plus the two
-//! operators SQL cannot express (the top-up allocation and route sequencing).
+//! operators SQL cannot express (the top-up allocation and route sequencing), each a table computed
+//! by its own `ExecutionPlan` over a view of its inputs.
 //!
 //! Data flows lookup → enrich → routes → candidates → topup → sequence → route_summary → route_plan.
 //! A view is planned against the tables that exist when it is created, so a view that reads a
@@ -9,6 +10,7 @@
 pub mod geo;
 pub mod options;
 pub mod sequence;
+pub mod sequence_exec;
 pub mod topup;
 pub mod topup_exec;
 pub mod tsp;
@@ -35,6 +37,9 @@ pub enum Body {
     Sql(&'static str),
     /// The `topup` table, built in Rust over the candidate views ([`topup_exec::TopUpTable`]).
     TopUp,
+    /// A plan file defining `sequence_input`, then the `route_stops` table sequenced over it
+    /// ([`sequence_exec::SequenceTable`]).
+    Sequence(&'static str),
 }
 
 /// The stages in order.
@@ -66,7 +71,7 @@ pub const STAGES: &[Stage] = &[
     },
     Stage {
         name: "sequence",
-        body: Body::Sql(include_str!("../../plans/sequence.sql")),
+        body: Body::Sequence(include_str!("../../plans/sequence.sql")),
         materialize: &["route_stops"],
     },
     Stage {
@@ -95,23 +100,19 @@ pub async fn register(
     for udf in geo::udfs() {
         ctx.register_udf(udf);
     }
-    ctx.register_udwf(sequence::SequenceStops::udwf(
-        options.sequence,
-        options.no_coords_stop,
-    ));
     ctx.register_batch("run_options", options.to_batch()?)?;
     for stage in STAGES {
         match stage.body {
-            Body::Sql(sql) => {
-                for statement in statements(sql) {
-                    ctx.sql(statement)
-                        .await
-                        .map_err(|e| DataFusionError::Plan(format!("plans/{}.sql: {e}", stage.name)))?;
-                }
-            }
+            Body::Sql(sql) => run_statements(ctx, stage.name, sql).await?,
             Body::TopUp => {
                 let topup = topup_exec::TopUpTable::new(ctx, options.max_distance_km).await?;
                 ctx.register_table("topup", Arc::new(topup))?;
+            }
+            Body::Sequence(sql) => {
+                run_statements(ctx, stage.name, sql).await?;
+                let stops =
+                    sequence_exec::SequenceTable::new(ctx, options.sequence, options.no_coords_stop).await?;
+                ctx.register_table("route_stops", Arc::new(stops))?;
             }
         }
         let mut rows = Vec::new();
@@ -121,6 +122,16 @@ pub async fn register(
             }
         }
         on_stage(stage.name, &rows);
+    }
+    Ok(())
+}
+
+/// Runs the `CREATE VIEW` statements of a plan file.
+async fn run_statements(ctx: &SessionContext, stage: &str, sql: &str) -> Result<()> {
+    for statement in statements(sql) {
+        ctx.sql(statement)
+            .await
+            .map_err(|e| DataFusionError::Plan(format!("plans/{stage}.sql: {e}")))?;
     }
     Ok(())
 }
@@ -148,16 +159,14 @@ pub fn statements(sql: &str) -> impl Iterator<Item = &str> {
         })
 }
 
-/// Names of the views created by the stages (plus `topup`), in order: the catalog analysts see.
+/// Names of the views created by the stages (plus the `topup` and `route_stops` tables), in order: the catalog analysts see.
 pub fn stage_views() -> Vec<String> {
     let mut names = Vec::new();
     for stage in STAGES {
-        let sql = match stage.body {
-            Body::Sql(sql) => sql,
-            Body::TopUp => {
-                names.push("topup".to_string());
-                continue;
-            }
+        let (sql, table) = match stage.body {
+            Body::Sql(sql) => (sql, None),
+            Body::TopUp => ("", Some("topup")),
+            Body::Sequence(sql) => (sql, Some("route_stops")),
         };
         for statement in statements(sql) {
             let mut words = statement
@@ -170,6 +179,7 @@ pub fn stage_views() -> Vec<String> {
                 names.push(name.to_string());
             }
         }
+        names.extend(table.map(str::to_string));
     }
     names
 }

@@ -1,22 +1,8 @@
-//! The sequencing operator: `sequence_stops(CustNo, lat, lon, depot_lat, depot_lon)` as a window
-//! function over one route (`OVER (PARTITION BY DistributorID, AgentID, RouteDate)`).
-//!
-//! Why a window function: DataFusion hash-partitions the window input by the PARTITION BY keys, so
-//! routes are spread over all cores with no code of ours, each evaluator call sees exactly one whole
-//! route, and the result stays one column of an ordinary SQL view that analysts can query (filters on
-//! the route key are pushed below the window, so one route is all that gets sequenced).
-//!
-//! Per row it returns a struct: the stop's `stop_no`, and the route's totals `route_km` (the chosen
-//! path) and `nn_km` (the nearest-neighbour path) for the run summary.
+//! Sequencing one route: `sequence_route` turns a route's rows (CustNo and coordinates) into a StopNo
+//! per row, with the route's path length for the chosen sequence and for nearest neighbour. The
+//! `route_stops` table applies it to every route ([`super::sequence_exec`]).
 
 use std::cell::RefCell;
-use std::sync::Arc;
-
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int32Array, StructArray};
-use arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type};
-use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::{PartitionEvaluator, Signature, Volatility, WindowUDF, WindowUDFImpl};
-use datafusion_functions_window_common::{field::WindowUDFFieldArgs, partition::PartitionEvaluatorArgs};
 
 use super::tsp::Sequencer;
 
@@ -29,72 +15,6 @@ pub enum SequenceMode {
     Improved,
     /// The old system's path exactly: nearest stop first, then nearest unvisited (ties: lowest CustNo).
     NearestNeighbor,
-}
-
-/// The window UDF, configured for one run.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct SequenceStops {
-    signature: Signature,
-    mode: SequenceMode,
-    no_coords_stop: i32,
-}
-
-impl SequenceStops {
-    pub fn udwf(mode: SequenceMode, no_coords_stop: i32) -> WindowUDF {
-        WindowUDF::from(Self {
-            signature: Signature::exact(
-                vec![
-                    DataType::Utf8,
-                    DataType::Float64,
-                    DataType::Float64,
-                    DataType::Float64,
-                    DataType::Float64,
-                ],
-                Volatility::Immutable,
-            ),
-            mode,
-            no_coords_stop,
-        })
-    }
-}
-
-fn result_fields() -> Fields {
-    Fields::from(vec![
-        Field::new("stop_no", DataType::Int32, false),
-        Field::new("route_km", DataType::Float64, false),
-        Field::new("nn_km", DataType::Float64, false),
-    ])
-}
-
-impl WindowUDFImpl for SequenceStops {
-    fn name(&self) -> &str {
-        "sequence_stops"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn partition_evaluator(&self, _args: PartitionEvaluatorArgs) -> Result<Box<dyn PartitionEvaluator>> {
-        Ok(Box::new(RouteEvaluator {
-            mode: self.mode,
-            no_coords_stop: self.no_coords_stop,
-        }))
-    }
-
-    fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
-        Ok(Arc::new(Field::new(
-            field_args.name(),
-            DataType::Struct(result_fields()),
-            false,
-        )))
-    }
-}
-
-#[derive(Debug)]
-struct RouteEvaluator {
-    mode: SequenceMode,
-    no_coords_stop: i32,
 }
 
 thread_local! {
@@ -159,43 +79,6 @@ pub fn sequence_route(
         stop_no,
         route_km,
         nn_km,
-    }
-}
-
-impl PartitionEvaluator for RouteEvaluator {
-    fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> Result<ArrayRef> {
-        let [cust, lat, lon, dlat, dlon] = values else {
-            return Err(DataFusionError::Internal(
-                "sequence_stops takes 5 arguments".into(),
-            ));
-        };
-        let cust = cust.as_string::<i32>();
-        let (lat, lon) = (
-            lat.as_primitive::<Float64Type>(),
-            lon.as_primitive::<Float64Type>(),
-        );
-        let (dlat, dlon) = (
-            dlat.as_primitive::<Float64Type>(),
-            dlon.as_primitive::<Float64Type>(),
-        );
-        let cust_no: Vec<Option<&str>> = (0..num_rows)
-            .map(|i| cust.is_valid(i).then(|| cust.value(i)))
-            .collect();
-        let coords: Vec<Option<(f64, f64)>> = (0..num_rows)
-            .map(|i| (lat.is_valid(i) && lon.is_valid(i)).then(|| (lat.value(i), lon.value(i))))
-            .collect();
-        let depot = (0..num_rows)
-            .find(|&i| dlat.is_valid(i) && dlon.is_valid(i))
-            .map(|i| (dlat.value(i), dlon.value(i)))
-            .unwrap_or(super::geo::MANILA);
-        let seq = sequence_route(&cust_no, &coords, depot, self.mode, self.no_coords_stop);
-        crate::progress::global().add_done(1);
-        let arrays: Vec<ArrayRef> = vec![
-            Arc::new(Int32Array::from(seq.stop_no)),
-            Arc::new(Float64Array::from(vec![seq.route_km; num_rows])),
-            Arc::new(Float64Array::from(vec![seq.nn_km; num_rows])),
-        ];
-        Ok(Arc::new(StructArray::try_new(result_fields(), arrays, None)?))
     }
 }
 

@@ -63,18 +63,31 @@ pub struct Assignment {
     pub distance_km: Option<f64>,
 }
 
-/// Runs both stages and returns the assignments in the order they were made.
-pub fn allocate(routes: &[ShortRoute], prospects: &[Prospect], radius_km: f64) -> Vec<Assignment> {
+/// Runs both stages and returns the assignments in the order they were made. `threads` build the
+/// routes' candidate lists (the bulk of the work); the greedy pass itself is one thread, and the
+/// result does not depend on `threads`.
+pub fn allocate(
+    routes: &[ShortRoute],
+    prospects: &[Prospect],
+    radius_km: f64,
+    threads: usize,
+) -> Vec<Assignment> {
     // Every distance is from a centroid to a prospect: prepare each prospect once.
     let points: Vec<GeoPoint> = prospects.iter().map(|q| GeoPoint::new(q.lat, q.lon)).collect();
     let mut state = State {
         need: routes.iter().map(|r| r.need).collect(),
         given: vec![false; prospects.len()],
         out: Vec::new(),
+        threads: threads.max(1),
     };
     let by_barangay = barangay_index(prospects);
     let barangay_candidates = |r: usize, out: &mut Vec<u32>| {
-        for code in &routes[r].barangays {
+        let codes = &routes[r].barangays;
+        for (i, code) in codes.iter().enumerate() {
+            // A code listed twice would offer its prospects twice.
+            if codes[..i].contains(code) {
+                continue;
+            }
             if let Some(ps) = by_barangay.get(code) {
                 out.extend_from_slice(ps);
             }
@@ -107,6 +120,7 @@ struct State {
     need: Vec<usize>,
     given: Vec<bool>,
     out: Vec<Assignment>,
+    threads: usize,
 }
 
 /// A route's candidates of one stage, sorted by (distance, prospect), materialised a prefix at a time.
@@ -171,17 +185,15 @@ impl State {
         routes: &[ShortRoute],
         points: &[GeoPoint],
         stage: Stage,
-        candidates: &dyn Fn(usize, &mut Vec<u32>),
+        candidates: &(dyn Fn(usize, &mut Vec<u32>) + Sync),
     ) {
         let mut cursors: HashMap<usize, Cursor> = HashMap::new();
         let mut heap = BinaryHeap::new();
         let mut scratch = Vec::new();
-        for (r, route) in routes.iter().enumerate() {
-            let Some(centroid) = route.centroid else { continue };
-            if self.need[r] == 0 {
-                continue;
-            }
-            let cursor = self.open_cursor(r, centroid, points, candidates, &mut scratch, 0);
+        let open: Vec<usize> = (0..routes.len())
+            .filter(|&r| routes[r].centroid.is_some() && self.need[r] > 0)
+            .collect();
+        for (r, cursor) in self.open_cursors(&open, routes, points, candidates) {
             if let Some(&(distance, prospect)) = cursor.list.first() {
                 heap.push(Next {
                     distance,
@@ -238,6 +250,41 @@ impl State {
         }
     }
 
+    /// The first cursor of each route of `open` (which all have a centroid), built on `self.threads`
+    /// threads over contiguous chunks, returned in `open`'s order.
+    fn open_cursors(
+        &self,
+        open: &[usize],
+        routes: &[ShortRoute],
+        points: &[GeoPoint],
+        candidates: &(dyn Fn(usize, &mut Vec<u32>) + Sync),
+    ) -> Vec<(usize, Cursor)> {
+        let chunk = open.len().div_ceil(self.threads).max(1);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = open
+                .chunks(chunk)
+                .map(|rs| {
+                    scope.spawn(move || {
+                        let mut scratch = Vec::new();
+                        rs.iter()
+                            .map(|&r| {
+                                let centroid = routes[r].centroid.expect("only routes with a centroid");
+                                (
+                                    r,
+                                    self.open_cursor(r, centroid, points, candidates, &mut scratch, 0),
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().expect("cursor worker panicked"))
+                .collect()
+        })
+    }
+
     /// Builds a cursor over route `r`'s candidates not yet given, sorted, starting after the first
     /// `skip` of the full sorted list (those were already consumed from a shorter prefix).
     fn open_cursor(
@@ -245,15 +292,15 @@ impl State {
         r: usize,
         centroid: (f64, f64),
         points: &[GeoPoint],
-        candidates: &dyn Fn(usize, &mut Vec<u32>),
+        candidates: &(dyn Fn(usize, &mut Vec<u32>) + Sync),
         scratch: &mut Vec<u32>,
         skip: usize,
     ) -> Cursor {
         let centroid = GeoPoint::new(centroid.0, centroid.1);
         scratch.clear();
+        // No prospect comes twice: a route's barangay codes are distinct and a prospect has one, and
+        // grid cells are disjoint. The list is ordered by (distance, prospect) below.
         candidates(r, scratch);
-        scratch.sort_unstable();
-        scratch.dedup();
         let mut list: Vec<(f64, u32)> = scratch
             .iter()
             .map(|&p| (centroid.km_to(&points[p as usize]), p))
@@ -388,7 +435,7 @@ mod tests {
     #[test]
     fn matches_the_literal_definition_on_random_instances() {
         let mut seed = 0x9E3779B97F4A7C15u64;
-        for _ in 0..60 {
+        for round in 0..60 {
             let n_routes = 1 + (rng(&mut seed) * 12.0) as usize;
             let n_prospects = (rng(&mut seed) * 300.0) as usize;
             let prospects: Vec<Prospect> = (0..n_prospects)
@@ -409,7 +456,7 @@ mod tests {
                 })
                 .collect();
             let radius = 1.0 + rng(&mut seed) * 6.0;
-            let mut got: Vec<_> = allocate(&routes, &prospects, radius)
+            let mut got: Vec<_> = allocate(&routes, &prospects, radius, 1 + round % 3)
                 .into_iter()
                 .map(|a| (a.route, a.prospect, a.stage))
                 .collect();
@@ -437,7 +484,7 @@ mod tests {
                 barangays: vec![],
             },
         ];
-        let got = allocate(&routes, &prospects, 5.0);
+        let got = allocate(&routes, &prospects, 5.0, 2);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].route, 1);
         assert_eq!(got[0].stage, Stage::Radius);

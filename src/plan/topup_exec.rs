@@ -97,7 +97,8 @@ impl TableProvider for TopUpTable {
     }
 }
 
-fn project(input: Arc<dyn ExecutionPlan>, projection: &[usize]) -> Result<Arc<dyn ExecutionPlan>> {
+/// `input` with only the columns of `projection`, for a table scan asked for fewer columns.
+pub(super) fn project(input: Arc<dyn ExecutionPlan>, projection: &[usize]) -> Result<Arc<dyn ExecutionPlan>> {
     use datafusion::physical_expr::expressions::Column;
     use datafusion::physical_plan::projection::ProjectionExec;
     let schema = input.schema();
@@ -195,13 +196,14 @@ impl ExecutionPlan for TopUpExec {
         let barangays = Arc::clone(&self.barangays);
         let prospects = Arc::clone(&self.prospects);
         let radius_km = self.radius_km;
+        let threads = context.session_config().target_partitions();
         let stream = futures::stream::once(async move {
             let (routes, barangays, prospects) = futures::try_join!(
                 collect_one(routes, Arc::clone(&context)),
                 collect_one(barangays, Arc::clone(&context)),
                 collect_one(prospects, context),
             )?;
-            tokio::task::spawn_blocking(move || run(&routes, &barangays, &prospects, radius_km))
+            tokio::task::spawn_blocking(move || run(&routes, &barangays, &prospects, radius_km, threads))
                 .await
                 .map_err(|e| DataFusionError::Execution(format!("top-up task failed: {e}")))?
         });
@@ -235,6 +237,7 @@ fn run(
     barangays: &RecordBatch,
     prospects: &RecordBatch,
     radius_km: f64,
+    threads: usize,
 ) -> Result<RecordBatch> {
     let order = arrow::compute::sort_to_indices(column(routes, "route_idx")?, None, None)?;
     let routes = take_batch(routes, &order)?;
@@ -300,7 +303,7 @@ fn run(
         })
         .collect();
 
-    let assigned = topup::allocate(&short, &candidates, radius_km);
+    let assigned = topup::allocate(&short, &candidates, radius_km, threads);
     let r_idx = UInt32Array::from_iter_values(assigned.iter().map(|a| a.route as u32));
     let p_idx = UInt32Array::from_iter_values(assigned.iter().map(|a| a.prospect as u32));
     let take_col = |batch: &RecordBatch, name: &str, idx: &UInt32Array| -> Result<ArrayRef> {

@@ -73,7 +73,7 @@ fn explain_shows_the_operators() {
     for op in [
         "FileScanExec",
         "TopUpExec",
-        "sequence_stops",
+        "SequenceExec",
         "logical_plan",
         "physical_plan",
     ] {

@@ -201,15 +201,15 @@ async fn a_filtered_stage_query_sequences_only_the_matching_route() {
         .unwrap();
     let plan = pretty(query.clone().explain(false, false).unwrap()).await;
     let physical = &plan[plan.find("physical_plan").unwrap()..];
-    let window = physical.find("WindowAggExec").expect("a window operator");
-    let filter = physical[window..].find("FilterExec").map(|i| i + window);
+    let sequence = physical.find("SequenceExec").expect("the sequencing operator");
+    let filter = physical[sequence..].find("FilterExec").map(|i| i + sequence);
     assert!(
         filter.is_some(),
-        "the route filter is applied below the sequencing window:\n{plan}"
+        "the route filter is applied below the sequencing operator:\n{plan}"
     );
 
     let analyzed = pretty(query.explain(false, true).unwrap()).await;
-    let line = analyzed.lines().find(|l| l.contains("WindowAggExec")).unwrap();
+    let line = analyzed.lines().find(|l| l.contains("SequenceExec")).unwrap();
     let rows: usize = line
         .split("output_rows=")
         .nth(1)
@@ -221,7 +221,7 @@ async fn a_filtered_stage_query_sequences_only_the_matching_route() {
         .unwrap();
     assert_eq!(
         rows, stops,
-        "the window sequenced {rows} stops, the route has {stops}: {line}"
+        "the operator sequenced {rows} stops, the route has {stops}: {line}"
     );
     assert!(
         rows * 10 < total_stops,
