@@ -6,7 +6,8 @@
 //! scale (thousands of prospects lie within 5 km of a city route), so this module produces the same
 //! result lazily: each route keeps a cursor over its own candidates sorted by (distance, prospect), and a
 //! heap merges the cursors in global order. A route only ever looks at the prefix of its list it needs,
-//! so each cursor sorts a short prefix and widens to the full list only when that prefix runs out.
+//! so each cursor sorts a short prefix; when that runs out, it is rebuilt from the candidates not given
+//! yet (every candidate it consumed was given, to this route or another, so none is lost).
 //! Stage 1 candidates come from a barangay index, stage 2 candidates from a uniform grid whose cells
 //! are at least the radius wide, so a 3×3 block of cells holds every prospect within the radius.
 //!
@@ -218,8 +219,7 @@ impl State {
             let cursor = cursors.get_mut(&r).expect("cursor of a route in the heap");
             cursor.pos += 1;
             if cursor.pos == cursor.list.len() && cursor.truncated {
-                let skip = cursor.list.len();
-                *cursor = self.open_cursor(r, centroid, points, candidates, &mut scratch, skip);
+                *cursor = self.open_cursor(r, centroid, points, candidates, &mut scratch);
             }
             match cursor.list.get(cursor.pos) {
                 Some(&(distance, prospect)) => heap.push(Next {
@@ -269,10 +269,7 @@ impl State {
                         rs.iter()
                             .map(|&r| {
                                 let centroid = routes[r].centroid.expect("only routes with a centroid");
-                                (
-                                    r,
-                                    self.open_cursor(r, centroid, points, candidates, &mut scratch, 0),
-                                )
+                                (r, self.open_cursor(r, centroid, points, candidates, &mut scratch))
                             })
                             .collect::<Vec<_>>()
                     })
@@ -285,8 +282,8 @@ impl State {
         })
     }
 
-    /// Builds a cursor over route `r`'s candidates not yet given, sorted, starting after the first
-    /// `skip` of the full sorted list (those were already consumed from a shorter prefix).
+    /// Builds a cursor over route `r`'s candidates not given yet: the smallest few by (distance,
+    /// prospect), sorted, and whether more exist.
     fn open_cursor(
         &self,
         r: usize,
@@ -294,7 +291,6 @@ impl State {
         points: &[GeoPoint],
         candidates: &(dyn Fn(usize, &mut Vec<u32>) + Sync),
         scratch: &mut Vec<u32>,
-        skip: usize,
     ) -> Cursor {
         let centroid = GeoPoint::new(centroid.0, centroid.1);
         scratch.clear();
@@ -303,18 +299,11 @@ impl State {
         candidates(r, scratch);
         let mut list: Vec<(f64, u32)> = scratch
             .iter()
+            .filter(|&&p| !self.given[p as usize])
             .map(|&p| (centroid.km_to(&points[p as usize]), p))
             .collect();
-        if skip > 0 {
-            // Widening: the full list, in order; the consumed prefix is skipped by position.
-            list.sort_unstable_by(by_distance_then_prospect);
-            return Cursor {
-                list,
-                pos: skip,
-                truncated: false,
-            };
-        }
-        // Given prospects are skipped lazily by the caller, so keep some slack beyond the need.
+        // Prospects given after this point are skipped lazily by the caller, so keep some slack
+        // beyond the need.
         let keep = self.need[r] * 2 + 16;
         let truncated = list.len() > keep;
         if truncated {
@@ -462,6 +451,36 @@ mod tests {
                 .collect();
             got.sort_by_key(|a| (a.0, a.1));
             assert_eq!(got, reference(&routes, &prospects, radius));
+        }
+    }
+
+    /// Many routes of small need over the same prospects, as an agent's days share a neighbourhood:
+    /// each route's first candidate list (about twice its need) is taken by its siblings and must be
+    /// rebuilt, often several times, from the prospects still free.
+    #[test]
+    fn crowded_routes_rebuild_their_lists_and_match_the_literal_definition() {
+        let mut seed = 0x2545F4914F6CDD1Du64;
+        for round in 0..20 {
+            let prospects: Vec<Prospect> = (0..400)
+                .map(|_| Prospect {
+                    lat: 14.5 + rng(&mut seed) * 0.05,
+                    lon: 121.0 + rng(&mut seed) * 0.05,
+                    barangay: Some((rng(&mut seed) * 3.0) as u32),
+                })
+                .collect();
+            let routes: Vec<ShortRoute> = (0..40)
+                .map(|_| ShortRoute {
+                    centroid: Some((14.52 + rng(&mut seed) * 0.01, 121.02 + rng(&mut seed) * 0.01)),
+                    need: 1 + (rng(&mut seed) * 6.0) as usize,
+                    barangays: vec![(rng(&mut seed) * 3.0) as u32],
+                })
+                .collect();
+            let mut got: Vec<_> = allocate(&routes, &prospects, 3.0, 1 + round % 2)
+                .into_iter()
+                .map(|a| (a.route, a.prospect, a.stage))
+                .collect();
+            got.sort_by_key(|a| (a.0, a.1));
+            assert_eq!(got, reference(&routes, &prospects, 3.0), "round {round}");
         }
     }
 
