@@ -80,6 +80,7 @@ pub fn allocate(
         given: vec![false; prospects.len()],
         out: Vec::new(),
         threads: threads.max(1),
+        rebuilds: 0,
     };
     let by_barangay = barangay_index(prospects);
     let barangay_candidates = |r: usize, out: &mut Vec<u32>| {
@@ -94,8 +95,17 @@ pub fn allocate(
             }
         }
     };
+    let started = std::time::Instant::now();
     state.run_stage(routes, &points, Stage::Barangay, &barangay_candidates);
+    tracing::debug!(
+        seconds = started.elapsed().as_secs_f64(),
+        given = state.out.len(),
+        rebuilds = state.rebuilds,
+        "top-up barangay stage"
+    );
     if radius_km > 0.0 && radius_km.is_finite() {
+        let started = std::time::Instant::now();
+        let short = state.need.iter().filter(|&&n| n > 0).count();
         let grid = Grid::new(prospects, radius_km);
         let radius_candidates = |r: usize, out: &mut Vec<u32>| {
             if let Some((lat, lon)) = routes[r].centroid {
@@ -103,6 +113,12 @@ pub fn allocate(
             }
         };
         state.run_stage(routes, &points, Stage::Radius, &radius_candidates);
+        tracing::debug!(
+            seconds = started.elapsed().as_secs_f64(),
+            routes = short,
+            given = state.out.len(),
+            "top-up radius stage"
+        );
     }
     state.out
 }
@@ -122,12 +138,17 @@ struct State {
     given: Vec<bool>,
     out: Vec<Assignment>,
     threads: usize,
+    /// Candidate lists rebuilt after running out (for the debug log).
+    rebuilds: usize,
 }
 
 /// A route's candidates of one stage, sorted by (distance, prospect), materialised a prefix at a time.
 struct Cursor {
     list: Vec<(f64, u32)>,
     pos: usize,
+    /// How many times the list was rebuilt; each rebuild keeps twice as many candidates, so a route
+    /// whose neighbourhood is crowded rebuilds a few times, not once per handful of prospects.
+    rebuilds: u32,
     /// The list holds only the smallest `list.len()` candidates of more.
     truncated: bool,
 }
@@ -194,7 +215,14 @@ impl State {
         let open: Vec<usize> = (0..routes.len())
             .filter(|&r| routes[r].centroid.is_some() && self.need[r] > 0)
             .collect();
-        for (r, cursor) in self.open_cursors(&open, routes, points, candidates) {
+        let started = std::time::Instant::now();
+        let opened = self.open_cursors(&open, routes, points, candidates);
+        tracing::debug!(
+            seconds = started.elapsed().as_secs_f64(),
+            routes = open.len(),
+            "top-up lists"
+        );
+        for (r, cursor) in opened {
             if let Some(&(distance, prospect)) = cursor.list.first() {
                 heap.push(Next {
                     distance,
@@ -219,7 +247,9 @@ impl State {
             let cursor = cursors.get_mut(&r).expect("cursor of a route in the heap");
             cursor.pos += 1;
             if cursor.pos == cursor.list.len() && cursor.truncated {
-                *cursor = self.open_cursor(r, centroid, points, candidates, &mut scratch);
+                let rebuilds = cursor.rebuilds + 1;
+                *cursor = self.open_cursor(r, centroid, points, candidates, &mut scratch, rebuilds);
+                self.rebuilds += 1;
             }
             match cursor.list.get(cursor.pos) {
                 Some(&(distance, prospect)) => heap.push(Next {
@@ -269,7 +299,10 @@ impl State {
                         rs.iter()
                             .map(|&r| {
                                 let centroid = routes[r].centroid.expect("only routes with a centroid");
-                                (r, self.open_cursor(r, centroid, points, candidates, &mut scratch))
+                                (
+                                    r,
+                                    self.open_cursor(r, centroid, points, candidates, &mut scratch, 0),
+                                )
                             })
                             .collect::<Vec<_>>()
                     })
@@ -291,6 +324,7 @@ impl State {
         points: &[GeoPoint],
         candidates: &(dyn Fn(usize, &mut Vec<u32>) + Sync),
         scratch: &mut Vec<u32>,
+        rebuilds: u32,
     ) -> Cursor {
         let centroid = GeoPoint::new(centroid.0, centroid.1);
         scratch.clear();
@@ -304,7 +338,7 @@ impl State {
             .collect();
         // Prospects given after this point are skipped lazily by the caller, so keep some slack
         // beyond the need.
-        let keep = self.need[r] * 2 + 16;
+        let keep = (self.need[r] * 2 + 16) << rebuilds.min(16);
         let truncated = list.len() > keep;
         if truncated {
             list.select_nth_unstable_by(keep, by_distance_then_prospect);
@@ -314,6 +348,7 @@ impl State {
         Cursor {
             list,
             pos: 0,
+            rebuilds,
             truncated,
         }
     }

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Instant;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray, UInt32Array};
 use arrow::compute::{concat_batches, take};
@@ -27,6 +28,8 @@ use datafusion::physical_plan::{
     collect,
 };
 use datafusion::prelude::SessionContext;
+
+use tracing::debug;
 
 use super::topup::{self, Prospect, ShortRoute};
 
@@ -198,14 +201,25 @@ impl ExecutionPlan for TopUpExec {
         let radius_km = self.radius_km;
         let threads = context.session_config().target_partitions();
         let stream = futures::stream::once(async move {
+            let started = Instant::now();
             let (routes, barangays, prospects) = futures::try_join!(
                 collect_one(routes, Arc::clone(&context)),
                 collect_one(barangays, Arc::clone(&context)),
                 collect_one(prospects, context),
             )?;
-            tokio::task::spawn_blocking(move || run(&routes, &barangays, &prospects, radius_km, threads))
-                .await
-                .map_err(|e| DataFusionError::Execution(format!("top-up task failed: {e}")))?
+            let inputs_s = started.elapsed().as_secs_f64();
+            let batch =
+                tokio::task::spawn_blocking(move || run(&routes, &barangays, &prospects, radius_km, threads))
+                    .await
+                    .map_err(|e| DataFusionError::Execution(format!("top-up task failed: {e}")))??;
+            // Where the stage's time goes: its input views, or the allocation itself.
+            debug!(
+                inputs_s,
+                allocation_s = started.elapsed().as_secs_f64() - inputs_s,
+                added = batch.num_rows(),
+                "top-up allocated"
+            );
+            Ok(batch)
         });
         Ok(Box::pin(RecordBatchStreamAdapter::new(topup_schema(), stream)))
     }
@@ -239,6 +253,7 @@ fn run(
     radius_km: f64,
     threads: usize,
 ) -> Result<RecordBatch> {
+    let started = Instant::now();
     let order = arrow::compute::sort_to_indices(column(routes, "route_idx")?, None, None)?;
     let routes = take_batch(routes, &order)?;
     let order = arrow::compute::sort_to_indices(column(prospects, "tdlinx")?, None, None)?;
@@ -303,7 +318,13 @@ fn run(
         })
         .collect();
 
+    let prepared = Instant::now();
     let assigned = topup::allocate(&short, &candidates, radius_km, threads);
+    debug!(
+        prepare_s = (prepared - started).as_secs_f64(),
+        allocate_s = prepared.elapsed().as_secs_f64(),
+        "top-up allocation"
+    );
     let r_idx = UInt32Array::from_iter_values(assigned.iter().map(|a| a.route as u32));
     let p_idx = UInt32Array::from_iter_values(assigned.iter().map(|a| a.prospect as u32));
     let take_col = |batch: &RecordBatch, name: &str, idx: &UInt32Array| -> Result<ArrayRef> {
