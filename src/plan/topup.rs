@@ -80,7 +80,6 @@ pub fn allocate(
         given: vec![false; prospects.len()],
         out: Vec::new(),
         threads: threads.max(1),
-        rebuilds: 0,
     };
     let by_barangay = barangay_index(prospects);
     let barangay_candidates = |r: usize, out: &mut Vec<u32>| {
@@ -95,17 +94,8 @@ pub fn allocate(
             }
         }
     };
-    let started = std::time::Instant::now();
     state.run_stage(routes, &points, Stage::Barangay, &barangay_candidates);
-    tracing::debug!(
-        seconds = started.elapsed().as_secs_f64(),
-        given = state.out.len(),
-        rebuilds = state.rebuilds,
-        "top-up barangay stage"
-    );
     if radius_km > 0.0 && radius_km.is_finite() {
-        let started = std::time::Instant::now();
-        let short = state.need.iter().filter(|&&n| n > 0).count();
         let grid = Grid::new(prospects, radius_km);
         let radius_candidates = |r: usize, out: &mut Vec<u32>| {
             if let Some((lat, lon)) = routes[r].centroid {
@@ -113,12 +103,6 @@ pub fn allocate(
             }
         };
         state.run_stage(routes, &points, Stage::Radius, &radius_candidates);
-        tracing::debug!(
-            seconds = started.elapsed().as_secs_f64(),
-            routes = short,
-            given = state.out.len(),
-            "top-up radius stage"
-        );
     }
     state.out
 }
@@ -138,8 +122,6 @@ struct State {
     given: Vec<bool>,
     out: Vec<Assignment>,
     threads: usize,
-    /// Candidate lists rebuilt after running out (for the debug log).
-    rebuilds: usize,
 }
 
 /// A route's candidates of one stage, sorted by (distance, prospect), materialised a prefix at a time.
@@ -216,12 +198,9 @@ impl State {
             .filter(|&r| routes[r].centroid.is_some() && self.need[r] > 0)
             .collect();
         let started = std::time::Instant::now();
+        let (given_before, mut lists_rebuilt) = (self.out.len(), 0);
         let opened = self.open_cursors(&open, routes, points, candidates);
-        tracing::debug!(
-            seconds = started.elapsed().as_secs_f64(),
-            routes = open.len(),
-            "top-up lists"
-        );
+        let lists_s = started.elapsed().as_secs_f64();
         for (r, cursor) in opened {
             if let Some(&(distance, prospect)) = cursor.list.first() {
                 heap.push(Next {
@@ -249,7 +228,7 @@ impl State {
             if cursor.pos == cursor.list.len() && cursor.truncated {
                 let rebuilds = cursor.rebuilds + 1;
                 *cursor = self.open_cursor(r, centroid, points, candidates, &mut scratch, rebuilds);
-                self.rebuilds += 1;
+                lists_rebuilt += 1;
             }
             match cursor.list.get(cursor.pos) {
                 Some(&(distance, prospect)) => heap.push(Next {
@@ -278,6 +257,16 @@ impl State {
                 self.give(r, p as usize, stage, None);
             }
         }
+        // Where the top-up's time goes, for RUST_LOG=routeflow=debug.
+        tracing::debug!(
+            stage = stage.as_str(),
+            routes = open.len(),
+            lists_s,
+            seconds = started.elapsed().as_secs_f64(),
+            given = self.out.len() - given_before,
+            rebuilds = lists_rebuilt,
+            "top-up stage"
+        );
     }
 
     /// The first cursor of each route of `open` (which all have a centroid), built on `self.threads`
