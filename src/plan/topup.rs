@@ -15,6 +15,7 @@
 //! prospects by `tdlinx`.
 
 use std::cmp::Ordering;
+use std::collections::binary_heap::PeekMut;
 use std::collections::{BinaryHeap, HashMap};
 
 use super::tsp::GeoPoint;
@@ -191,7 +192,7 @@ impl State {
         stage: Stage,
         candidates: &(dyn Fn(usize, &mut Vec<u32>) + Sync),
     ) {
-        let mut cursors: HashMap<usize, Cursor> = HashMap::new();
+        let mut cursors: Vec<Option<Cursor>> = (0..routes.len()).map(|_| None).collect();
         let mut heap = BinaryHeap::new();
         let mut scratch = Vec::new();
         let open: Vec<usize> = (0..routes.len())
@@ -208,36 +209,50 @@ impl State {
                     route: r,
                     prospect,
                 });
-                cursors.insert(r, cursor);
+                cursors[r] = Some(cursor);
             }
         }
-        while let Some(Next {
-            distance,
-            route: r,
-            prospect,
-        }) = heap.pop()
-        {
+        // The heap's top is replaced in place by the same route's next candidate (one sift instead of
+        // a pop and a push), and candidates given meanwhile to other routes are passed over in the
+        // route's own list, never entering the heap: neither changes the order of the pairs taken.
+        while let Some(mut top) = heap.peek_mut() {
+            let Next {
+                distance,
+                route: r,
+                prospect,
+            } = *top;
             self.give(r, prospect as usize, stage, Some(distance));
-            if self.need[r] == 0 {
-                cursors.remove(&r);
-                continue;
-            }
-            let centroid = routes[r].centroid.expect("routes in the heap have a centroid");
-            let cursor = cursors.get_mut(&r).expect("cursor of a route in the heap");
-            cursor.pos += 1;
-            if cursor.pos == cursor.list.len() && cursor.truncated {
-                let rebuilds = cursor.rebuilds + 1;
-                *cursor = self.open_cursor(r, centroid, points, candidates, &mut scratch, rebuilds);
-                lists_rebuilt += 1;
-            }
-            match cursor.list.get(cursor.pos) {
-                Some(&(distance, prospect)) => heap.push(Next {
-                    distance,
-                    route: r,
-                    prospect,
-                }),
+            let next = if self.need[r] == 0 {
+                None
+            } else {
+                let cursor = cursors[r].as_mut().expect("cursor of a route in the heap");
+                cursor.pos += 1;
+                loop {
+                    match cursor.list.get(cursor.pos) {
+                        Some(&(_, p)) if self.given[p as usize] => cursor.pos += 1,
+                        Some(&next) => break Some(next),
+                        None if cursor.truncated => {
+                            let centroid = routes[r].centroid.expect("routes in the heap have a centroid");
+                            let rebuilds = cursor.rebuilds + 1;
+                            *cursor =
+                                self.open_cursor(r, centroid, points, candidates, &mut scratch, rebuilds);
+                            lists_rebuilt += 1;
+                        }
+                        None => break None,
+                    }
+                }
+            };
+            match next {
+                Some((distance, prospect)) => {
+                    *top = Next {
+                        distance,
+                        route: r,
+                        prospect,
+                    }
+                }
                 None => {
-                    cursors.remove(&r);
+                    PeekMut::pop(top);
+                    cursors[r] = None;
                 }
             }
         }
