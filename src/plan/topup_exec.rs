@@ -253,7 +253,6 @@ fn run(
     radius_km: f64,
     threads: usize,
 ) -> Result<RecordBatch> {
-    let started = Instant::now();
     let order = arrow::compute::sort_to_indices(column(routes, "route_idx")?, None, None)?;
     let routes = take_batch(routes, &order)?;
     let order = arrow::compute::sort_to_indices(column(prospects, "tdlinx")?, None, None)?;
@@ -318,13 +317,7 @@ fn run(
         })
         .collect();
 
-    let prepared = Instant::now();
     let assigned = topup::allocate(&short, &candidates, radius_km, threads);
-    debug!(
-        prepare_s = (prepared - started).as_secs_f64(),
-        allocate_s = prepared.elapsed().as_secs_f64(),
-        "top-up allocation"
-    );
     let r_idx = UInt32Array::from_iter_values(assigned.iter().map(|a| a.route as u32));
     let p_idx = UInt32Array::from_iter_values(assigned.iter().map(|a| a.prospect as u32));
     let take_col = |batch: &RecordBatch, name: &str, idx: &UInt32Array| -> Result<ArrayRef> {
