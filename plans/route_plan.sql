@@ -1,27 +1,45 @@
 -- Stage 7, route_plan: the table written back (rule 8). Every input row, unchanged but for StopNo and
--- custype of routed rows, plus one row per added prospect. A full join keeps both sides in one pass:
--- plan rows without a stop (not routed) keep their values, stops without a plan row are the added
--- prospects, and extra columns of the plan are NULL on added rows. Sorted by route and StopNo, then
--- source order, so that even identical-looking rows come out in one order at any concurrency.
+-- custype of routed rows, plus one row per added prospect. Sorted by route and StopNo, then source
+-- order, so that even identical-looking rows come out in one order at any concurrency.
+--
+-- Two branches rather than one full join of the plan with every stop: the join keeps only the narrow
+-- planned stops in its hash table and streams the wide plan rows past it (the table written back is
+-- the largest thing a run holds, so this is where memory peaks), and the added rows come straight
+-- from route_stops. Their `p` is an empty join, so that every column of the plan, including any the
+-- contract does not name, is there and NULL but for the route's template columns.
 
 CREATE VIEW route_plan AS
-SELECT p.* EXCLUDE (_src_ord) REPLACE (
-         COALESCE(p.CustNo, s.CustNo) AS CustNo,
-         COALESCE(p.RouteDate, s.RouteDate) AS RouteDate,
-         CASE WHEN p._src_ord IS NULL THEN s.added_name ELSE p.Name END AS Name,
-         CASE WHEN p._src_ord IS NULL THEN s.added_wd ELSE p.WD END AS WD,
-         CASE WHEN p._src_ord IS NULL THEN s.added_territory ELSE p.SalesManTerritory END AS SalesManTerritory,
-         COALESCE(p.AgentID, s.AgentID) AS AgentID,
-         CASE WHEN p._src_ord IS NULL THEN s.added_route_name ELSE p.RouteName END AS RouteName,
-         COALESCE(p.DistributorID, s.DistributorID) AS DistributorID,
-         CASE WHEN p._src_ord IS NULL THEN s.added_route_code ELSE p.RouteCode END AS RouteCode,
-         CASE WHEN p._src_ord IS NULL THEN s.added_sales_office ELSE p.SalesOfficeID END AS SalesOfficeID,
-         CASE WHEN s.CustNo IS NULL THEN p.StopNo ELSE s.stop_no END AS StopNo,
-         CASE WHEN s.CustNo IS NULL THEN p.custype ELSE s.custype END AS custype
-       )
-FROM MonthlyRoutePlan_temp AS p
-FULL OUTER JOIN route_stops AS s
-  ON p.DistributorID = s.DistributorID AND p.AgentID = s.AgentID AND p.RouteDate = s.RouteDate
- AND p.CustNo = s.CustNo
+SELECT * EXCLUDE (_ord)
+FROM (
+  SELECT p.* EXCLUDE (_src_ord) REPLACE (
+           CASE WHEN s.CustNo IS NULL THEN p.StopNo ELSE s.stop_no END AS StopNo,
+           CASE WHEN s.CustNo IS NULL THEN p.custype ELSE s.custype END AS custype
+         ),
+         p._src_ord AS _ord
+  FROM (SELECT DistributorID, AgentID, RouteDate, CustNo, stop_no, custype
+        FROM route_stops WHERE origin = 'plan') AS s
+  RIGHT JOIN MonthlyRoutePlan_temp AS p
+    ON p.DistributorID = s.DistributorID AND p.AgentID = s.AgentID AND p.RouteDate = s.RouteDate
+   AND p.CustNo = s.CustNo
+  UNION ALL
+  SELECT p.* EXCLUDE (_src_ord) REPLACE (
+           s.CustNo AS CustNo,
+           s.RouteDate AS RouteDate,
+           s.added_name AS Name,
+           s.added_wd AS WD,
+           s.added_territory AS SalesManTerritory,
+           s.AgentID AS AgentID,
+           s.added_route_name AS RouteName,
+           s.DistributorID AS DistributorID,
+           s.added_route_code AS RouteCode,
+           s.added_sales_office AS SalesOfficeID,
+           s.stop_no AS StopNo,
+           s.custype AS custype
+         ),
+         CAST(NULL AS BIGINT) AS _ord
+  FROM route_stops AS s
+  LEFT JOIN MonthlyRoutePlan_temp AS p ON FALSE
+  WHERE s.origin <> 'plan'
+) AS u
 ORDER BY DistributorID NULLS LAST, AgentID NULLS LAST, RouteDate NULLS LAST, StopNo NULLS LAST,
-         CustNo NULLS LAST, p._src_ord NULLS LAST;
+         CustNo NULLS LAST, _ord NULLS LAST;
