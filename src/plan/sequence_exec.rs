@@ -133,7 +133,8 @@ pub struct SequenceExec {
     no_coords_stop: i32,
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
-    /// Input column indices: route_idx, CustNo, latitude, longitude, depot_lat, depot_lon.
+    /// Input column indices of what sequencing reads, in the order [`sequence_partition`] takes
+    /// them: route_idx, CustNo, latitude, longitude, depot_lat, depot_lon.
     columns: [usize; 6],
     /// Rows out and time spent sequencing, per partition (EXPLAIN ANALYZE).
     metrics: ExecutionPlanMetricsSet,
@@ -243,24 +244,36 @@ impl ExecutionPlan for SequenceExec {
 
     fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
         let input = self.input.execute(partition, Arc::clone(&context))?;
-        let (schema, input_schema) = (Arc::clone(&self.schema), self.input.schema());
+        let input_schema = self.input.schema();
+        let schema = Arc::clone(&self.schema);
         let (mode, no_coords_stop, columns) = (self.mode, self.no_coords_stop, self.columns);
-        let batch_size = context.session_config().batch_size();
         let baseline = BaselineMetrics::new(&self.metrics, partition);
         let stream = futures::stream::once(async move {
             let batches: Vec<RecordBatch> = input.try_collect().await?;
             let timer = baseline.elapsed_compute().timer();
-            let rows = concat_batches(&input_schema, &batches)?;
-            drop(batches);
-            let sequenced = sequence_partition(&rows, &schema, columns, mode, no_coords_stop)?;
+            // Only the six columns sequencing reads are copied into one batch; the rows themselves
+            // stay in their batches, which get the results appended (a copy of every column would
+            // double the stage's memory at its peak).
+            let keys: Vec<RecordBatch> = batches
+                .iter()
+                .map(|b| b.project(&columns))
+                .collect::<std::result::Result<_, _>>()?;
+            let key_schema = Arc::new(input_schema.project(&columns)?);
+            let keys = concat_batches(&key_schema, &keys)?;
+            let [stop_no, route_km, nn_km] = sequence_partition(&keys, mode, no_coords_stop)?;
+            let mut offset = 0;
+            let mut out = Vec::with_capacity(batches.len());
+            for batch in batches {
+                let n = batch.num_rows();
+                let mut cols = batch.columns().to_vec();
+                cols.extend([&stop_no, &route_km, &nn_km].map(|c| c.slice(offset, n)));
+                out.push(RecordBatch::try_new(Arc::clone(&schema), cols).map_err(DataFusionError::from));
+                offset += n;
+            }
             timer.done();
-            baseline.record_output(sequenced.num_rows());
+            baseline.record_output(offset);
             baseline.done();
-            let chunks: Vec<Result<RecordBatch>> = (0..sequenced.num_rows())
-                .step_by(batch_size.max(1))
-                .map(|offset| Ok(sequenced.slice(offset, batch_size.min(sequenced.num_rows() - offset))))
-                .collect();
-            Ok::<_, DataFusionError>(futures::stream::iter(chunks))
+            Ok::<_, DataFusionError>(futures::stream::iter(out))
         })
         .try_flatten();
         Ok(Box::pin(RecordBatchStreamAdapter::new(
@@ -270,26 +283,16 @@ impl ExecutionPlan for SequenceExec {
     }
 }
 
-/// Sequences every route of `rows` (whole routes, any order) and appends the three result columns.
-fn sequence_partition(
-    rows: &RecordBatch,
-    schema: &SchemaRef,
-    [route_col, cust_col, lat_col, lon_col, dlat_col, dlon_col]: [usize; 6],
-    mode: SequenceMode,
-    no_coords_stop: i32,
-) -> Result<RecordBatch> {
+/// Sequences every route of `rows` (whole routes, any order; the columns route_idx, CustNo,
+/// latitude, longitude, depot_lat, depot_lon) and returns stop_no, route_km and nn_km per row.
+fn sequence_partition(rows: &RecordBatch, mode: SequenceMode, no_coords_stop: i32) -> Result<[ArrayRef; 3]> {
     let n = rows.num_rows();
-    let route = arrow::compute::cast(rows.column(route_col), &DataType::Int64)?;
+    let route = arrow::compute::cast(rows.column(0), &DataType::Int64)?;
     let route = route.as_primitive::<Int64Type>();
-    let cust = arrow::compute::cast(rows.column(cust_col), &DataType::Utf8)?;
+    let cust = arrow::compute::cast(rows.column(1), &DataType::Utf8)?;
     let cust = cust.as_string::<i32>();
     let float = |i: usize| arrow::compute::cast(rows.column(i), &DataType::Float64);
-    let (lat, lon, dlat, dlon) = (
-        float(lat_col)?,
-        float(lon_col)?,
-        float(dlat_col)?,
-        float(dlon_col)?,
-    );
+    let (lat, lon, dlat, dlon) = (float(2)?, float(3)?, float(4)?, float(5)?);
     let (lat, lon) = (
         lat.as_primitive::<Float64Type>(),
         lon.as_primitive::<Float64Type>(),
@@ -337,9 +340,9 @@ fn sequence_partition(
         crate::progress::global().add_done(1);
         start = end;
     }
-    let mut columns: Vec<ArrayRef> = rows.columns().to_vec();
-    columns.push(Arc::new(Int32Array::from(stop_no)));
-    columns.push(Arc::new(Float64Array::from(route_km)));
-    columns.push(Arc::new(Float64Array::from(nn_km)));
-    Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
+    Ok([
+        Arc::new(Int32Array::from(stop_no)),
+        Arc::new(Float64Array::from(route_km)),
+        Arc::new(Float64Array::from(nn_km)),
+    ])
 }
