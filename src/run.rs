@@ -347,6 +347,17 @@ async fn run_with_id(config: &RunConfig, run_id: String) -> Result<RunSummary> {
     })
     .await?;
 
+    // The figures are taken before the write so that the tables only they read can be dropped
+    // first: the write is where a run's memory peaks.
+    mark = Instant::now();
+    let figures = summary::data_figures(&ctx).await?;
+    phases.push(Phase {
+        name: "summary".into(),
+        seconds: elapsed(mark),
+    });
+    plan::release_before_write(&ctx)?;
+
+    mark = Instant::now();
     let route_plan = ctx.table("route_plan").await?;
     let mut rows_written = None;
     let mut sink_report = None;
@@ -428,8 +439,6 @@ async fn run_with_id(config: &RunConfig, run_id: String) -> Result<RunSummary> {
         progress.add_done(progress.snapshot().total);
     }
 
-    mark = Instant::now();
-    let figures = summary::data_figures(&ctx).await?;
     let partial = sink_summary.as_ref().is_some_and(|s| !s.failed.is_empty());
     if let Some(written) = rows_written
         && written != figures.rows.written
@@ -441,10 +450,6 @@ async fn run_with_id(config: &RunConfig, run_id: String) -> Result<RunSummary> {
             figures.rows.written, figures.rows.read, figures.rows.added
         )));
     }
-    phases.push(Phase {
-        name: "summary".into(),
-        seconds: elapsed(mark),
-    });
 
     let mut snapshot_tables = Vec::new();
     if let (Some(run), Some(output)) = (&snapshot_run, &output) {

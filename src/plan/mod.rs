@@ -20,6 +20,7 @@ use std::sync::Arc;
 use datafusion::datasource::MemTable;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
+use tracing::debug;
 
 pub use options::PlanOptions;
 
@@ -126,6 +127,27 @@ pub async fn register(
     Ok(())
 }
 
+/// What a batch run no longer needs once its summary figures are taken: neither the output
+/// (`route_plan` reads `route_stops` and the plan table) nor the snapshot reads these. A view holds
+/// the tables it was planned on, so the views over the two tables go with them.
+const NOT_READ_BY_OUTPUT: &[&str] = &[
+    "topup_routes",
+    "route_barangays",
+    "eligible_prospects",
+    "sequence_input",
+    "topup",
+    "plan_stops",
+];
+
+/// Drops the stage tables the output does not read, so that the write, where a run's memory
+/// peaks, does not hold them too. For a batch run, after its summary figures are taken.
+pub fn release_before_write(ctx: &SessionContext) -> Result<()> {
+    for name in NOT_READ_BY_OUTPUT {
+        ctx.deregister_table(*name)?;
+    }
+    Ok(())
+}
+
 /// Runs the `CREATE VIEW` statements of a plan file.
 async fn run_statements(ctx: &SessionContext, stage: &str, sql: &str) -> Result<()> {
     for statement in statements(sql) {
@@ -143,9 +165,37 @@ async fn materialize_table(ctx: &SessionContext, name: &str) -> Result<usize> {
     let schema = df.schema().inner().clone();
     let partitions = df.collect_partitioned().await?;
     let rows = partitions.iter().flatten().map(|b| b.num_rows()).sum();
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        let mib = unique_buffer_bytes(&partitions) >> 20;
+        debug!(table = name, rows, mib, "materialised");
+    }
     ctx.deregister_table(name)?;
     ctx.register_table(name, Arc::new(MemTable::try_new(schema, partitions)?))?;
     Ok(rows)
+}
+
+/// Memory held by `partitions`, counting each buffer once (batches are often slices of one buffer,
+/// which `get_array_memory_size` would count per batch).
+fn unique_buffer_bytes(partitions: &[Vec<arrow::array::RecordBatch>]) -> usize {
+    fn visit(data: &arrow::array::ArrayData, seen: &mut std::collections::HashMap<usize, usize>) {
+        for buffer in data.buffers() {
+            seen.insert(buffer.data_ptr().as_ptr() as usize, buffer.capacity());
+        }
+        if let Some(nulls) = data.nulls() {
+            let b = nulls.buffer();
+            seen.insert(b.data_ptr().as_ptr() as usize, b.capacity());
+        }
+        for child in data.child_data() {
+            visit(child, seen);
+        }
+    }
+    let mut seen = std::collections::HashMap::new();
+    for batch in partitions.iter().flatten() {
+        for column in batch.columns() {
+            visit(&column.to_data(), &mut seen);
+        }
+    }
+    seen.values().sum()
 }
 
 /// Splits a plan file into statements: on `;` at the end of a line, ignoring comment-only chunks.
@@ -205,5 +255,34 @@ mod tests {
                 "{expected} missing from {views:?}"
             );
         }
+    }
+
+    #[test]
+    fn every_released_name_is_a_stage_table_or_view() {
+        let views = stage_views();
+        for name in NOT_READ_BY_OUTPUT {
+            assert!(views.iter().any(|v| v == name), "{name} is not a stage name");
+        }
+        for kept in ["route_stops", "route_summary", "route_plan", "routes"] {
+            assert!(
+                !NOT_READ_BY_OUTPUT.contains(&kept),
+                "{kept} is read by the output or summary"
+            );
+        }
+    }
+
+    #[test]
+    fn slices_of_one_buffer_are_counted_once() {
+        use arrow::array::{ArrayRef, Int64Array, RecordBatch};
+        let column: ArrayRef = Arc::new(Int64Array::from_iter_values(0..1000));
+        let batch = RecordBatch::try_from_iter([("x", column)]).unwrap();
+        let whole = unique_buffer_bytes(&[vec![batch.clone()]]);
+        assert!(whole >= 8000, "{whole}");
+        let slices = vec![batch.slice(0, 500), batch.slice(500, 500)];
+        assert_eq!(unique_buffer_bytes(&[slices]), whole);
+        let other =
+            RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from_iter_values(0..1000)) as ArrayRef)])
+                .unwrap();
+        assert_eq!(unique_buffer_bytes(&[vec![batch], vec![other]]), 2 * whole);
     }
 }
