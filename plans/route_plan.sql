@@ -5,8 +5,9 @@
 -- Two branches rather than one full join of the plan with every stop: the join keeps only the narrow
 -- planned stops in its hash table and streams the wide plan rows past it (the table written back is
 -- the largest thing a run holds, so this is where memory peaks), and the added rows come straight
--- from route_stops. Their `p` is an empty join, so that every column of the plan, including any the
--- contract does not name, is there and NULL but for the route's template columns.
+-- from route_stops, with their route's template columns from `routes`. Their `p` is an empty join, so
+-- that every column of the plan, including any the contract does not name, is there and NULL but for
+-- the template columns.
 
 CREATE VIEW route_plan AS
 SELECT * EXCLUDE (_ord)
@@ -26,18 +27,19 @@ FROM (
            s.CustNo AS CustNo,
            s.RouteDate AS RouteDate,
            s.added_name AS Name,
-           s.added_wd AS WD,
-           s.added_territory AS SalesManTerritory,
+           r.WD AS WD,
+           r.SalesManTerritory AS SalesManTerritory,
            s.AgentID AS AgentID,
-           s.added_route_name AS RouteName,
+           r.RouteName AS RouteName,
            s.DistributorID AS DistributorID,
-           s.added_route_code AS RouteCode,
-           s.added_sales_office AS SalesOfficeID,
+           r.RouteCode AS RouteCode,
+           r.SalesOfficeID AS SalesOfficeID,
            s.stop_no AS StopNo,
            s.custype AS custype
          ),
          CAST(NULL AS BIGINT) AS _ord
   FROM route_stops AS s
+  JOIN routes AS r ON s.route_idx = r.route_idx
   LEFT JOIN MonthlyRoutePlan_temp AS p ON FALSE
   WHERE s.origin <> 'plan'
 ) AS u

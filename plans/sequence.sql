@@ -1,6 +1,7 @@
 -- Stage 5, sequence: every stop of every route, planned or added, with its StopNo (rule 7).
--- `sequence_input` lists the stops with their route's number, depot and template columns (added
--- prospects carry the template). The `route_stops` table is SequenceExec over it
+-- `sequence_input` lists the stops with their route's number and depot. (The template columns of
+-- added prospects are joined in `route_plan` by route_idx: carried here they would be five string
+-- columns on every one of 1.6 M national stops, held in memory until the write.) The `route_stops` table is SequenceExec over it
 -- (src/plan/sequence_exec.rs): whole routes per partition, in parallel across partitions hashed by
 -- route key, each sequenced on plain arrays; it appends stop_no, route_km (the chosen path) and
 -- nn_km (nearest neighbour) to every row.
@@ -16,12 +17,7 @@ WITH stops AS (
   FROM topup
 )
 SELECT s.DistributorID, s.AgentID, s.RouteDate, s.CustNo, s.custype, s.origin, s.latitude, s.longitude,
-       s.coord_issue, r.route_idx, r.depot_lat, r.depot_lon, s.added_name,
-       CASE WHEN s.origin = 'plan' THEN NULL ELSE r.WD END AS added_wd,
-       CASE WHEN s.origin = 'plan' THEN NULL ELSE r.SalesManTerritory END AS added_territory,
-       CASE WHEN s.origin = 'plan' THEN NULL ELSE r.RouteName END AS added_route_name,
-       CASE WHEN s.origin = 'plan' THEN NULL ELSE r.RouteCode END AS added_route_code,
-       CASE WHEN s.origin = 'plan' THEN NULL ELSE r.SalesOfficeID END AS added_sales_office
+       s.coord_issue, r.route_idx, r.depot_lat, r.depot_lon, s.added_name
 FROM stops AS s
 JOIN routes AS r
   ON s.DistributorID = r.DistributorID AND s.AgentID = r.AgentID AND s.RouteDate = r.RouteDate;
