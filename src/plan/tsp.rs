@@ -17,8 +17,12 @@
 //!   again. From a node only the nodes closer than the edge it would give up are candidates: the
 //!   classic neighbour-list pruning, kept exact by scanning the whole matrix row when the
 //!   precomputed list of nearest neighbours does not reach far enough (edges between clusters).
-//!   When the queue runs dry after any change, every node is checked once more, and a round that
-//!   finds nothing proves that no improving 2-opt or Or-opt move is left.
+//!   The search ends when the queue runs dry. That is not quite a local optimum: a move can turn
+//!   the path around nodes it did not touch, which changes which moves those nodes have, so a
+//!   full extra round now and then still finds one. On 2,000 real national routes such rounds
+//!   shortened the total by 0.014% and cost a quarter of the search time, so the run leaves them
+//!   out; [`Sequencer::improve_to_local_optimum`] keeps them, and the tests use it to prove the
+//!   move search exact.
 //!
 //! The distance matrix, neighbour lists and work buffers live in a reusable [`Sequencer`], so
 //! sequencing many routes allocates nothing once the buffers have grown to the largest route.
@@ -212,12 +216,15 @@ impl Sequencer {
         }
         for i in 0..dim {
             let row = &self.dist[i * dim..(i + 1) * dim];
-            let list = &mut self.neigh[i * k..(i + 1) * k];
+            // The list and its distances in local arrays: the comparisons need no loads through
+            // the list, which made this a fifth of the search's time.
+            let mut ids = [0usize; NEIGHBOURS];
+            let mut ds = [f64::INFINITY; NEIGHBOURS];
             let mut len = 0;
             for (j, &d) in row.iter().enumerate() {
                 // Scanning j upwards and moving only past strictly farther entries keeps ties in
                 // index order.
-                if j == i || (len == k && d >= row[list[k - 1]]) {
+                if j == i || (len == k && d >= ds[k - 1]) {
                     continue;
                 }
                 let mut p = if len < k {
@@ -226,12 +233,15 @@ impl Sequencer {
                 } else {
                     k - 1
                 };
-                while p > 0 && d < row[list[p - 1]] {
-                    list[p] = list[p - 1];
+                while p > 0 && d < ds[p - 1] {
+                    ds[p] = ds[p - 1];
+                    ids[p] = ids[p - 1];
                     p -= 1;
                 }
-                list[p] = j;
+                ds[p] = d;
+                ids[p] = j;
             }
+            self.neigh[i * k..(i + 1) * k].copy_from_slice(&ids[..k]);
         }
     }
 
@@ -262,12 +272,26 @@ impl Sequencer {
     }
 
     /// Improves `order` (a permutation of the stop indices) in place with 2-opt and Or-opt until
-    /// no improving move remains. The result is never longer than the input.
+    /// the work queue runs dry. The result is never longer than the input.
     ///
     /// # Panics
     ///
     /// If `order` is not a permutation of `0..n` for the loaded route.
     pub fn improve(&mut self, order: &mut Vec<usize>) {
+        self.improve_with(order, false);
+    }
+
+    /// As [`Sequencer::improve`], then full rounds over every node until one finds nothing: the
+    /// result is a proven 2-opt and Or-opt local optimum.
+    ///
+    /// # Panics
+    ///
+    /// If `order` is not a permutation of `0..n` for the loaded route.
+    pub fn improve_to_local_optimum(&mut self, order: &mut Vec<usize>) {
+        self.improve_with(order, true);
+    }
+
+    fn improve_with(&mut self, order: &mut Vec<usize>, prove_optimum: bool) {
         let n = self.n;
         assert_eq!(order.len(), n, "order must hold every loaded stop once");
         self.seen.clear();
@@ -296,7 +320,7 @@ impl Sequencer {
         self.queue.clear();
         self.queue.extend(self.path.iter().copied());
 
-        let gained = self.local_search();
+        let gained = self.local_search(prove_optimum);
 
         order.clear();
         order.extend(self.path[1..].iter().map(|&v| v - 1));
@@ -350,11 +374,10 @@ impl Sequencer {
         }
     }
 
-    /// Works through the queue until it is empty. If that applied any move, every node is queued
-    /// once more: a move can create improving moves around nodes it did not touch, and a full
-    /// round that finds nothing proves that no improving move is left. Returns the sum of the
-    /// gains applied.
-    fn local_search(&mut self) -> f64 {
+    /// Works through the queue until it is empty. With `prove_optimum`, if that applied any move,
+    /// every node is queued once more (a move can create improving moves around nodes it did not
+    /// touch), until a full round finds nothing. Returns the sum of the gains applied.
+    fn local_search(&mut self, prove_optimum: bool) -> f64 {
         let mut gained = 0.0;
         loop {
             let mut moved = false;
@@ -373,7 +396,7 @@ impl Sequencer {
                     moved = true;
                 }
             }
-            if !moved {
+            if !moved || !prove_optimum {
                 return gained;
             }
             for p in 0..=self.n {
@@ -1012,7 +1035,7 @@ mod tests {
     }
 
     #[test]
-    fn improve_leaves_no_improving_move() {
+    fn improve_to_local_optimum_leaves_no_improving_move() {
         let mut rng = Rng(777);
         let mut seq = Sequencer::new();
         let mut order = Vec::new();
@@ -1026,9 +1049,41 @@ mod tests {
             };
             seq.load(depot, &stops);
             seq.nearest_neighbor(&mut order);
-            seq.improve(&mut order);
+            seq.improve_to_local_optimum(&mut order);
             assert_no_improving_move(&seq, &order, &format!("round {round}, n {n}"));
         }
+    }
+
+    /// The run's search (no proof rounds) stays within a hair of the proven local optimum, and
+    /// what it leaves is only ever shortened by the proof rounds.
+    #[test]
+    fn improve_is_close_to_the_proven_local_optimum() {
+        let mut rng = Rng(31337);
+        let mut seq = Sequencer::new();
+        let (mut quick_km, mut proven_km) = (0.0, 0.0);
+        for round in 0..200 {
+            let n = 20 + rng.below(101);
+            let (depot, stops) = match round % 3 {
+                0 => clustered(&mut rng, n),
+                1 => uniform(&mut rng, n, false),
+                _ => few_sites(&mut rng, n),
+            };
+            seq.load(depot, &stops);
+            let mut quick = Vec::new();
+            seq.nearest_neighbor(&mut quick);
+            let nn = seq.path_km(&quick);
+            seq.improve(&mut quick);
+            let mut proven = quick.clone();
+            seq.improve_to_local_optimum(&mut proven);
+            let (q, p) = (seq.path_km(&quick), seq.path_km(&proven));
+            assert!(q <= nn && p <= q, "round {round}: nn {nn}, quick {q}, proven {p}");
+            quick_km += q;
+            proven_km += p;
+        }
+        assert!(
+            quick_km <= proven_km * 1.005,
+            "quick {quick_km} km, proven {proven_km} km"
+        );
     }
 
     #[test]
@@ -1045,7 +1100,7 @@ mod tests {
                 order.swap(i, rng.below(i + 1));
             }
             let start = seq.path_km(&order);
-            seq.improve(&mut order);
+            seq.improve_to_local_optimum(&mut order);
             assert!(is_permutation(&order, n), "round {round}");
             assert!(seq.path_km(&order) <= start, "round {round}");
             assert_no_improving_move(&seq, &order, &format!("round {round}, n {n}"));
@@ -1110,10 +1165,12 @@ mod tests {
             let a = run(&mut reused);
             let b = run(&mut Sequencer::new());
             assert_eq!(a, b);
-            // Improving a local optimum again changes nothing.
-            let mut again = a.clone();
-            reused.improve(&mut again);
-            assert_eq!(again, a);
+            // Improving a proven local optimum again changes nothing.
+            let mut proven = a.clone();
+            reused.improve_to_local_optimum(&mut proven);
+            let mut again = proven.clone();
+            reused.improve_to_local_optimum(&mut again);
+            assert_eq!(again, proven);
         }
     }
 
