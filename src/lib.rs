@@ -17,6 +17,7 @@ pub mod config;
 pub mod copy;
 pub mod generate;
 pub mod map;
+pub mod memory;
 pub mod mssql;
 pub mod plan;
 pub mod progress;

@@ -26,7 +26,8 @@ use routeflow::summary::Filters;
 use tracing::{error, info};
 
 /// mimalloc, as DataFusion's own CLI uses: a run builds and drops gigabytes of Arrow buffers stage
-/// after stage, which it serves from memory it keeps instead of returning and re-faulting it.
+/// after stage, which it serves from memory it keeps instead of returning and re-faulting it (and
+/// hands back between stages, src/memory.rs).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -502,6 +503,10 @@ fn parse(argv: Vec<OsString>) -> Result<(Cli, config::Layered, clap::ArgMatches)
 }
 
 fn main() -> ExitCode {
+    // Before anything large is allocated: see src/memory.rs.
+    if !routeflow::memory::huge_pages_wanted() {
+        routeflow::memory::disable_huge_pages();
+    }
     let cli = match parse(std::env::args_os().collect()) {
         Ok((cli, _, _)) => cli,
         Err(code) => return code,

@@ -343,6 +343,7 @@ async fn run_with_id(config: &RunConfig, run_id: String) -> Result<RunSummary> {
             name: stage.to_string(),
             seconds,
         });
+        crate::memory::return_freed();
         mark = Instant::now();
     })
     .await?;
@@ -356,6 +357,7 @@ async fn run_with_id(config: &RunConfig, run_id: String) -> Result<RunSummary> {
         seconds: elapsed(mark),
     });
     plan::release_before_write(&ctx)?;
+    crate::memory::return_freed();
 
     mark = Instant::now();
     let route_plan = ctx.table("route_plan").await?;
