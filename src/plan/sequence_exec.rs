@@ -250,30 +250,23 @@ impl ExecutionPlan for SequenceExec {
         let baseline = BaselineMetrics::new(&self.metrics, partition);
         let stream = futures::stream::once(async move {
             let batches: Vec<RecordBatch> = input.try_collect().await?;
-            let timer = baseline.elapsed_compute().timer();
-            // Only the six columns sequencing reads are copied into one batch; the rows themselves
-            // stay in their batches, which get the results appended (a copy of every column would
-            // double the stage's memory at its peak).
-            let keys: Vec<RecordBatch> = batches
-                .iter()
-                .map(|b| b.project(&columns))
-                .collect::<std::result::Result<_, _>>()?;
-            let key_schema = Arc::new(input_schema.project(&columns)?);
-            let keys = concat_batches(&key_schema, &keys)?;
-            let [stop_no, route_km, nn_km] = sequence_partition(&keys, mode, no_coords_stop)?;
-            let mut offset = 0;
-            let mut out = Vec::with_capacity(batches.len());
-            for batch in batches {
-                let n = batch.num_rows();
-                let mut cols = batch.columns().to_vec();
-                cols.extend([&stop_no, &route_km, &nn_km].map(|c| c.slice(offset, n)));
-                out.push(RecordBatch::try_new(Arc::clone(&schema), cols).map_err(DataFusionError::from));
-                offset += n;
-            }
-            timer.done();
-            baseline.record_output(offset);
-            baseline.done();
-            Ok::<_, DataFusionError>(futures::stream::iter(out))
+            // Sequencing is seconds of pure CPU per partition: on the blocking pool, not on a tokio
+            // worker, where it would hold up every task queued behind it (another partition's
+            // stream woken on the same worker waited there, leaving a core idle at the end).
+            let out = tokio::task::spawn_blocking(move || {
+                sequence_batches(
+                    batches,
+                    &input_schema,
+                    &schema,
+                    columns,
+                    mode,
+                    no_coords_stop,
+                    &baseline,
+                )
+            })
+            .await
+            .map_err(|e| DataFusionError::Execution(format!("sequencing task failed: {e}")))??;
+            Ok::<_, DataFusionError>(futures::stream::iter(out.into_iter().map(Ok)))
         })
         .try_flatten();
         Ok(Box::pin(RecordBatchStreamAdapter::new(
@@ -281,6 +274,43 @@ impl ExecutionPlan for SequenceExec {
             stream,
         )))
     }
+}
+
+/// Sequences the rows of one partition (whole routes) and appends stop_no, route_km and nn_km to
+/// each of its batches.
+fn sequence_batches(
+    batches: Vec<RecordBatch>,
+    input_schema: &SchemaRef,
+    schema: &SchemaRef,
+    columns: [usize; 6],
+    mode: SequenceMode,
+    no_coords_stop: i32,
+    baseline: &BaselineMetrics,
+) -> Result<Vec<RecordBatch>> {
+    let timer = baseline.elapsed_compute().timer();
+    // Only the six columns sequencing reads are copied into one batch; the rows themselves stay in
+    // their batches, which get the results appended (a copy of every column would double the
+    // stage's memory at its peak).
+    let keys: Vec<RecordBatch> = batches
+        .iter()
+        .map(|b| b.project(&columns))
+        .collect::<std::result::Result<_, _>>()?;
+    let key_schema = Arc::new(input_schema.project(&columns)?);
+    let keys = concat_batches(&key_schema, &keys)?;
+    let [stop_no, route_km, nn_km] = sequence_partition(&keys, mode, no_coords_stop)?;
+    let mut offset = 0;
+    let mut out = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let n = batch.num_rows();
+        let mut cols = batch.columns().to_vec();
+        cols.extend([&stop_no, &route_km, &nn_km].map(|c| c.slice(offset, n)));
+        out.push(RecordBatch::try_new(Arc::clone(schema), cols)?);
+        offset += n;
+    }
+    timer.done();
+    baseline.record_output(offset);
+    baseline.done();
+    Ok(out)
 }
 
 /// Sequences every route of `rows` (whole routes, any order; the columns route_idx, CustNo,
