@@ -193,74 +193,69 @@ pub struct DataFigures {
 
 /// Computes the data figures from the stage tables registered on `ctx`.
 pub async fn data_figures(ctx: &SessionContext) -> Result<DataFigures> {
-    let r = one_row(
-        ctx,
-        "SELECT COUNT(*) AS total,
+    // Independent queries over the stage tables and sources: run at once, so both cores work.
+    let (r, added, short, plan, stops, reasons, dups, km, depots, custype_rows) = futures::try_join!(
+        one_row(
+            ctx,
+            "SELECT COUNT(*) AS total,
                 COUNT(CASE WHEN need > 0 THEN 1 END) AS below,
                 COUNT(CASE WHEN centroid_lat IS NULL THEN 1 END) AS no_centroid
          FROM routes",
-    )
-    .await?;
-    let added = counts(ctx, "SELECT stage, COUNT(*) FROM topup GROUP BY stage").await?;
-    let short = one_row(
-        ctx,
-        "SELECT COUNT(*) AS short FROM routes r
+        ),
+        counts(ctx, "SELECT stage, COUNT(*) FROM topup GROUP BY stage"),
+        one_row(
+            ctx,
+            "SELECT COUNT(*) AS short FROM routes r
          LEFT JOIN (SELECT DistributorID, AgentID, RouteDate, COUNT(*) AS n FROM topup GROUP BY 1, 2, 3) t
            ON r.DistributorID = t.DistributorID AND r.AgentID = t.AgentID AND r.RouteDate = t.RouteDate
          WHERE r.need > COALESCE(t.n, 0)",
-    )
-    .await?;
-    let plan = one_row(
-        ctx,
-        "SELECT COUNT(*) AS read,
+        ),
+        one_row(
+            ctx,
+            "SELECT COUNT(*) AS read,
                 COUNT(CASE WHEN DistributorID IS NULL OR AgentID IS NULL OR RouteDate IS NULL OR CustNo IS NULL
                            THEN 1 END) AS not_routed
          FROM MonthlyRoutePlan_temp",
-    )
-    .await?;
-    let stops = one_row(
-        ctx,
-        "SELECT COUNT(*) AS planned, COUNT(latitude) AS with_coords,
+        ),
+        one_row(
+            ctx,
+            "SELECT COUNT(*) AS planned, COUNT(latitude) AS with_coords,
                 CAST(SUM(plan_rows - 1) AS BIGINT) AS same_stop
          FROM plan_stops",
-    )
-    .await?;
-    let reasons = counts(
-        ctx,
-        "SELECT coord_issue, COUNT(*) FROM plan_stops WHERE coord_issue IS NOT NULL GROUP BY 1",
-    )
-    .await?;
-    let dups = one_row(
-        ctx,
-        // Plain grouped counts on the sources: cheaper than the first-row views, same figures.
-        "SELECT (SELECT COUNT(*) FROM (SELECT CustNo FROM customer WHERE CustNo IS NOT NULL
+        ),
+        counts(
+            ctx,
+            "SELECT coord_issue, COUNT(*) FROM plan_stops WHERE coord_issue IS NOT NULL GROUP BY 1",
+        ),
+        one_row(
+            ctx,
+            // Plain grouped counts on the sources: cheaper than the first-row views, same figures.
+            "SELECT (SELECT COUNT(*) FROM (SELECT CustNo FROM customer WHERE CustNo IS NOT NULL
                                        GROUP BY CustNo HAVING COUNT(*) > 1) AS c) AS customer,
                 (SELECT COUNT(*) FROM (SELECT tdlinx FROM prospective WHERE tdlinx IS NOT NULL
                                        GROUP BY tdlinx HAVING COUNT(*) > 1) AS p) AS prospective,
                 (SELECT COUNT(*) FROM (SELECT DistributorID FROM distributors WHERE DistributorID IS NOT NULL
                                        GROUP BY DistributorID HAVING COUNT(*) > 1) AS d) AS distributors",
-    )
-    .await?;
-    let km = one_row(
-        ctx,
-        // Summed in fixed point (1 mm) so the total does not depend on partitioning.
-        "SELECT CAST(SUM(CAST(round(route_km * 1000000.0) AS BIGINT)) AS DOUBLE) / 1000000.0 AS km,
+        ),
+        one_row(
+            ctx,
+            // Summed in fixed point (1 mm) so the total does not depend on partitioning.
+            "SELECT CAST(SUM(CAST(round(route_km * 1000000.0) AS BIGINT)) AS DOUBLE) / 1000000.0 AS km,
                 CAST(SUM(CAST(round(nn_km * 1000000.0) AS BIGINT)) AS DOUBLE) / 1000000.0 AS nn
          FROM route_summary",
-    )
-    .await?;
-    let depots = counts(ctx, "SELECT depot_source, COUNT(*) FROM routes GROUP BY 1").await?;
-    // Rows of the written table by custype, from the stage tables rather than re-running route_plan.
-    let custype_rows = counts(
-        ctx,
-        "SELECT custype, CAST(SUM(n) AS BIGINT) FROM (
+        ),
+        counts(ctx, "SELECT depot_source, COUNT(*) FROM routes GROUP BY 1"),
+        // Rows of the written table by custype, from the stage tables rather than re-running route_plan.
+        counts(
+            ctx,
+            "SELECT custype, CAST(SUM(n) AS BIGINT) FROM (
            SELECT custype, plan_rows AS n FROM plan_stops
            UNION ALL SELECT 'prospect', 1 FROM topup
            UNION ALL SELECT custype, 1 FROM MonthlyRoutePlan_temp
              WHERE DistributorID IS NULL OR AgentID IS NULL OR RouteDate IS NULL OR CustNo IS NULL
          ) AS r GROUP BY custype",
-    )
-    .await?;
+        ),
+    )?;
 
     let barangay = added.get("barangay").copied().unwrap_or(0);
     let radius = added.get("radius").copied().unwrap_or(0);
