@@ -1,9 +1,11 @@
 -- Stage 7, route_plan: the table written back (rule 8). Every input row, unchanged but for StopNo and
 -- custype of routed rows, plus one row per added prospect. Sorted so that even identical-looking rows
--- come out in one order at any concurrency: routed rows by route (route_idx numbers routes in
--- DistributorID, AgentID, RouteDate order), StopNo, then source order; then the rows that could not be
--- routed, by the same keys as far as they have them, then source order. The sort reads integers
--- only for routed rows: string keys compared on every row were most of the write's sort time.
+-- come out in one order at any concurrency: by distributor, so that each distributor's rows are
+-- together (the snapshot partitions by it); within it routed rows by route (route_idx numbers routes
+-- in DistributorID, AgentID, RouteDate order), StopNo, then source order; then the distributor's rows
+-- that could not be routed, by the other keys as far as they have them, then source order. Past the
+-- short DistributorID the sort compares integers for routed rows: comparing AgentID and RouteDate on
+-- every pair of rows was most of the write's sort time.
 --
 -- Two branches rather than one full join of the plan with every stop: the join keeps only the narrow
 -- planned stops in its hash table and streams the wide plan rows past it (the table written back is
@@ -46,5 +48,5 @@ FROM (
   LEFT JOIN MonthlyRoutePlan_temp AS p ON FALSE
   WHERE s.origin <> 'plan'
 ) AS u
-ORDER BY _route NULLS LAST, _stop NULLS LAST, DistributorID NULLS LAST, AgentID NULLS LAST,
+ORDER BY DistributorID NULLS LAST, _route NULLS LAST, _stop NULLS LAST, AgentID NULLS LAST,
          RouteDate NULLS LAST, StopNo NULLS LAST, _ord NULLS LAST;
