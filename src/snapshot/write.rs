@@ -10,6 +10,7 @@ use datafusion::logical_expr::ident;
 use datafusion::prelude::SessionContext;
 use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectStoreExt, PutPayload};
+use tokio::task::JoinSet;
 
 use super::manifest::{self, FileEntry, MANIFEST_FILE, Manifest, Role, TableEntry};
 use super::store::hash_object;
@@ -33,7 +34,10 @@ pub async fn write_tables(
     output: Option<&Location>,
     concurrency: usize,
 ) -> Result<Vec<TableEntry>> {
-    let mut tables = Vec::new();
+    // Each table is written by a task of its own: one table's write is mostly one stream (read,
+    // sort, encode), so writing them one after another left a core idle for much of the snapshot.
+    // A JoinSet aborts the others when one fails and this returns.
+    let mut tasks = JoinSet::new();
     let inputs = run.subdir(Role::Input.dir());
     for name in schema::INPUT_TABLES {
         let df = ctx.table(TableReference::bare(name)).await?;
@@ -44,7 +48,7 @@ pub async fn write_tables(
             df
         };
         let df = df.drop_columns(&[SOURCE_ORDINAL])?;
-        tables.push(write_table(ctx, df, &inputs, name, Role::Input, None, concurrency).await?);
+        spawn_write(&mut tasks, ctx, df, &inputs, name, Role::Input, None, concurrency);
     }
 
     // The output exactly as the sink wrote it, read back in file order (it is sorted by route);
@@ -59,22 +63,57 @@ pub async fn write_tables(
         None => ctx.table("route_plan").await?,
     };
     let partitioned = Some(PARTITION_COLUMN);
-    tables.push(
-        write_table(
-            ctx,
-            df,
-            &outputs,
-            ROUTE_PLAN,
-            Role::Output,
-            partitioned,
-            concurrency,
-        )
-        .await?,
+    spawn_write(
+        &mut tasks,
+        ctx,
+        df,
+        &outputs,
+        ROUTE_PLAN,
+        Role::Output,
+        partitioned,
+        concurrency,
     );
 
     let df = sort_by_route(ctx.table(ROUTE_SUMMARY).await?, false)?;
-    tables.push(write_table(ctx, df, &outputs, ROUTE_SUMMARY, Role::Output, None, concurrency).await?);
-    Ok(tables)
+    spawn_write(
+        &mut tasks,
+        ctx,
+        df,
+        &outputs,
+        ROUTE_SUMMARY,
+        Role::Output,
+        None,
+        concurrency,
+    );
+
+    // In the order the tasks were started, so the manifest lists the tables in a fixed order.
+    let mut tables = Vec::with_capacity(tasks.len());
+    while let Some(done) = tasks.join_next().await {
+        tables.push(
+            done.map_err(|e| DataFusionError::Execution(format!("snapshot writer task failed: {e}")))??,
+        );
+    }
+    tables.sort_by_key(|(started, _)| *started);
+    Ok(tables.into_iter().map(|(_, table)| table).collect())
+}
+
+/// [`write_table`] on a task of its own in `tasks`, numbered in the order started.
+#[allow(clippy::too_many_arguments)]
+fn spawn_write(
+    tasks: &mut JoinSet<Result<(usize, TableEntry)>>,
+    ctx: &SessionContext,
+    df: DataFrame,
+    dir: &Location,
+    name: &'static str,
+    role: Role,
+    partition_by: Option<&'static str>,
+    concurrency: usize,
+) {
+    let (ctx, dir, started) = (ctx.clone(), dir.clone(), tasks.len());
+    tasks.spawn(async move {
+        let table = write_table(&ctx, df, &dir, name, role, partition_by, concurrency).await?;
+        Ok((started, table))
+    });
 }
 
 /// `df` sorted by route key (NULLs last), then by source order when asked.
