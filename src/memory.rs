@@ -2,11 +2,12 @@
 //!
 //! A run builds and drops gigabytes of Arrow buffers stage after stage. mimalloc (the binary's
 //! allocator) returns freed memory to the OS in small pieces, but on Linux with transparent huge
-//! pages the kernel backs its heap with 2 MiB pages, and a huge page only goes back whole: on national
-//! data the retained memory rose by about 150 MiB at the write, where a run peaks. So the binary
-//! turns huge pages off for its own process ([`disable_huge_pages`], the same as mimalloc's
+//! pages the kernel backs its heap with 2 MiB pages, which are not given back piece by piece: with
+//! them a national run peaked about 100-150 MiB higher (measured, in alternating runs). So the
+//! binary turns huge pages off for its own process ([`disable_huge_pages`], the same as mimalloc's
 //! `MIMALLOC_ALLOW_THP=0`, which it can only read before `main`), and a batch run hands memory back
-//! between stages ([`return_freed`]). The price is some TLB misses: a few percent more CPU time.
+//! between stages ([`return_freed`]), which only helped once huge pages were off. 4 KiB pages mean
+//! more TLB misses; in alternating national runs the time difference was within the machine's noise.
 //! `ROUTEFLOW_HUGE_PAGES=on` keeps huge pages, for a machine where memory is plentiful.
 
 /// Whether the environment asks to keep transparent huge pages (`ROUTEFLOW_HUGE_PAGES=on`).

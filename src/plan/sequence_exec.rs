@@ -251,8 +251,9 @@ impl ExecutionPlan for SequenceExec {
         let stream = futures::stream::once(async move {
             let batches: Vec<RecordBatch> = input.try_collect().await?;
             // Sequencing is seconds of pure CPU per partition: on the blocking pool, not on a tokio
-            // worker, where it would hold up every task queued behind it (another partition's
-            // stream woken on the same worker waited there, leaving a core idle at the end).
+            // worker, where it holds up every task queued behind it. Run on the workers, the stage
+            // ended with one core idle for most of a second, most likely another partition's task
+            // waiting behind a busy worker; on the blocking pool both partitions run to the end.
             let out = tokio::task::spawn_blocking(move || {
                 sequence_batches(
                     batches,
