@@ -34,10 +34,8 @@ pub async fn write_tables(
     output: Option<&Location>,
     concurrency: usize,
 ) -> Result<Vec<TableEntry>> {
-    // Each table is written by a task of its own: one table's write is mostly one stream (read,
-    // sort, encode), so writing them one after another left a core idle for much of the snapshot.
-    // A JoinSet aborts the others when one fails and this returns.
-    let mut tasks = JoinSet::new();
+    // What to write: (data, directory, table name, role, partition column).
+    let mut jobs: Vec<(DataFrame, Location, &'static str, Role, Option<&'static str>)> = Vec::new();
     let inputs = run.subdir(Role::Input.dir());
     for name in schema::INPUT_TABLES {
         let df = ctx.table(TableReference::bare(name)).await?;
@@ -48,7 +46,7 @@ pub async fn write_tables(
             df
         };
         let df = df.drop_columns(&[SOURCE_ORDINAL])?;
-        spawn_write(&mut tasks, ctx, df, &inputs, name, Role::Input, None, concurrency);
+        jobs.push((df, inputs.clone(), name, Role::Input, None));
     }
 
     // The output exactly as the sink wrote it, read back in file order (it is sorted by route);
@@ -62,31 +60,29 @@ pub async fn write_tables(
         }
         None => ctx.table("route_plan").await?,
     };
-    let partitioned = Some(PARTITION_COLUMN);
-    spawn_write(
-        &mut tasks,
-        ctx,
+    jobs.push((
         df,
-        &outputs,
+        outputs.clone(),
         ROUTE_PLAN,
         Role::Output,
-        partitioned,
-        concurrency,
-    );
+        Some(PARTITION_COLUMN),
+    ));
 
     let df = sort_by_route(ctx.table(ROUTE_SUMMARY).await?, false)?;
-    spawn_write(
-        &mut tasks,
-        ctx,
-        df,
-        &outputs,
-        ROUTE_SUMMARY,
-        Role::Output,
-        None,
-        concurrency,
-    );
+    jobs.push((df, outputs, ROUTE_SUMMARY, Role::Output, None));
 
-    // In the order the tasks were started, so the manifest lists the tables in a fixed order.
+    // Each table is written by a task of its own: one table's write is mostly one stream (read,
+    // sort, encode), so writing them one after another left a core idle for much of the snapshot.
+    // A JoinSet aborts the others when one fails and this returns.
+    let mut tasks = JoinSet::new();
+    for (started, (df, dir, name, role, partition_by)) in jobs.into_iter().enumerate() {
+        let ctx = ctx.clone();
+        tasks.spawn(async move {
+            let table = write_table(&ctx, df, &dir, name, role, partition_by, concurrency).await?;
+            Ok::<_, DataFusionError>((started, table))
+        });
+    }
+    // In the order the jobs were listed, so the manifest lists the tables in a fixed order.
     let mut tables = Vec::with_capacity(tasks.len());
     while let Some(done) = tasks.join_next().await {
         tables.push(
@@ -95,25 +91,6 @@ pub async fn write_tables(
     }
     tables.sort_by_key(|(started, _)| *started);
     Ok(tables.into_iter().map(|(_, table)| table).collect())
-}
-
-/// [`write_table`] on a task of its own in `tasks`, numbered in the order started.
-#[allow(clippy::too_many_arguments)]
-fn spawn_write(
-    tasks: &mut JoinSet<Result<(usize, TableEntry)>>,
-    ctx: &SessionContext,
-    df: DataFrame,
-    dir: &Location,
-    name: &'static str,
-    role: Role,
-    partition_by: Option<&'static str>,
-    concurrency: usize,
-) {
-    let (ctx, dir, started) = (ctx.clone(), dir.clone(), tasks.len());
-    tasks.spawn(async move {
-        let table = write_table(&ctx, df, &dir, name, role, partition_by, concurrency).await?;
-        Ok((started, table))
-    });
 }
 
 /// `df` sorted by route key (NULLs last), then by source order when asked.
