@@ -43,8 +43,8 @@ FROM (
            s.custype AS custype
          ),
          s.route_idx AS _route, s.stop_no AS _stop, CAST(NULL AS BIGINT) AS _ord
-  FROM route_stops AS s
-  JOIN routes AS r ON s.route_idx = r.route_idx
+  FROM routes AS r
+  JOIN route_stops AS s ON s.route_idx = r.route_idx
   LEFT JOIN MonthlyRoutePlan_temp AS p ON FALSE
   WHERE s.origin <> 'plan'
 ) AS u
