@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The national run, end to end: generate national-scale data once, run routeflow on it (process start
-# to exit, release build), and print routes per second and peak memory. Then, in the same bench run,
-# the plain I/O of it: read the five tables (every contract column) and write a plan-sized table with
-# DataFusion through the same source and sink, and the ratio of the two (issue target: at most 3x).
+# to exit, release build), and print routes per second, peak memory and CPU time (steadier than wall
+# time on a shared machine). Then, in the same bench run, the plain I/O of it: read the five tables
+# (every contract column) and write a plan-sized table with DataFusion through the same source and
+# sink, and the ratio of the two (issue target: at most 3x).
 #
 # Usage: benches/national.sh [extra `routeflow run` options, e.g. --sequence nearest-neighbor]
 # (the run writes its audit snapshot under the temporary output unless --no-snapshot is given)
@@ -21,8 +22,8 @@ if [ ! -f "$data/MonthlyRoutePlan_temp.parquet" ]; then
 fi
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-/usr/bin/time -f '%e %M' -o "$out/time" "$bin" -q run --input "$data" --output "$out/result" --json "$@" > "$out/summary.json"
-read -r seconds max_kb < "$out/time"
+/usr/bin/time -f '%e %M %U %S' -o "$out/time" "$bin" -q run --input "$data" --output "$out/result" --json "$@" > "$out/summary.json"
+read -r seconds max_kb user_s sys_s < "$out/time"
 plain_seconds=0
 if [ "${BASELINE:-1}" != 0 ]; then
   # Reading: every contract column of the four other tables; reading and writing: the plan table,
@@ -40,16 +41,18 @@ if [ "${BASELINE:-1}" != 0 ]; then
     "$out/time-read" "$out/time-copy")
 fi
 snapshot_mb="$(du -sm "$out/result/snapshots" 2>/dev/null | cut -f1 || true)"
-python3 - "$out/summary.json" "$seconds" "$max_kb" "${snapshot_mb:-0}" "$plain_seconds" <<'PY'
+python3 - "$out/summary.json" "$seconds" "$max_kb" "${snapshot_mb:-0}" "$plain_seconds" "$user_s" "$sys_s" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 seconds, max_kb, snapshot_mb = float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 plain = float(sys.argv[5])
+cpu = float(sys.argv[6]) + float(sys.argv[7])
 routes = s["routes"]["total"]
 print(f"routes            {routes}")
 print(f"rows in / out     {s['rows']['read']} / {s['rows']['written']}")
 print(f"wall time         {seconds:.2f} s (process start to exit)")
 print(f"routes per second {routes / seconds:.0f}")
+print(f"cpu time          {cpu:.2f} s (user + system; {cpu / seconds:.2f} cores busy on average)")
 print(f"peak memory       {max_kb / 1024:.0f} MiB")
 print(f"path km           {s['distance_km']['sequence']:.0f} (nearest neighbour {s['distance_km']['nearest_neighbor']:.0f}, {s['distance_km']['improvement_pct']:.2f}% shorter)")
 print("phases            " + ", ".join(f"{p['name']} {p['seconds']:.2f}s" for p in s["phases"]))
