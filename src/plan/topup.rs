@@ -125,6 +125,15 @@ struct State {
     threads: usize,
 }
 
+/// Buffers reused from one candidate list to the next.
+#[derive(Default)]
+struct Scratch {
+    /// The route's candidates.
+    ids: Vec<u32>,
+    /// Those not given yet, with their distance to the centroid.
+    pairs: Vec<(f64, u32)>,
+}
+
 /// A route's candidates of one stage, sorted by (distance, prospect), materialised a prefix at a time.
 struct Cursor {
     list: Vec<(f64, u32)>,
@@ -194,7 +203,7 @@ impl State {
     ) {
         let mut cursors: Vec<Option<Cursor>> = (0..routes.len()).map(|_| None).collect();
         let mut heap = BinaryHeap::new();
-        let mut scratch = Vec::new();
+        let mut scratch = Scratch::default();
         let open: Vec<usize> = (0..routes.len())
             .filter(|&r| routes[r].centroid.is_some() && self.need[r] > 0)
             .collect();
@@ -261,11 +270,12 @@ impl State {
             if route.centroid.is_some() || self.need[r] == 0 {
                 continue;
             }
-            scratch.clear();
-            candidates(r, &mut scratch);
-            scratch.sort_unstable();
-            scratch.dedup();
-            for &p in &scratch {
+            let ids = &mut scratch.ids;
+            ids.clear();
+            candidates(r, ids);
+            ids.sort_unstable();
+            ids.dedup();
+            for &p in ids.iter() {
                 if self.need[r] == 0 {
                     break;
                 }
@@ -299,7 +309,7 @@ impl State {
                 .chunks(chunk)
                 .map(|rs| {
                     scope.spawn(move || {
-                        let mut scratch = Vec::new();
+                        let mut scratch = Scratch::default();
                         rs.iter()
                             .map(|&r| {
                                 let centroid = routes[r].centroid.expect("only routes with a centroid");
@@ -327,30 +337,36 @@ impl State {
         centroid: (f64, f64),
         points: &[GeoPoint],
         candidates: &(dyn Fn(usize, &mut Vec<u32>) + Sync),
-        scratch: &mut Vec<u32>,
+        scratch: &mut Scratch,
         rebuilds: u32,
     ) -> Cursor {
         let centroid = GeoPoint::new(centroid.0, centroid.1);
-        scratch.clear();
+        let Scratch { ids, pairs } = scratch;
+        ids.clear();
         // No prospect comes twice: a route's barangay codes are distinct and a prospect has one, and
         // grid cells are disjoint. The list is ordered by (distance, prospect) below.
-        candidates(r, scratch);
-        let mut list: Vec<(f64, u32)> = scratch
-            .iter()
-            .filter(|&&p| !self.given[p as usize])
-            .map(|&p| (centroid.km_to(&points[p as usize]), p))
-            .collect();
+        candidates(r, ids);
+        pairs.clear();
+        pairs.extend(
+            ids.iter()
+                .filter(|&&p| !self.given[p as usize])
+                .map(|&p| (centroid.km_to(&points[p as usize]), p)),
+        );
         // Prospects given after this point are skipped lazily by the caller, so keep slack beyond the
         // need: an agent's days share barangays, so siblings take most of a route's first choices.
         // Rebuilds run on the one thread of the greedy pass while the first lists are built in
         // parallel, so the slack is generous: at national scale, twice the need rebuilt 8,342 lists
         // and six times 1,117, halving the serial pass (0.6 to 0.3 s) for about 30 MB of lists.
         let keep = (self.need[r] * 6 + 48) << rebuilds.min(16);
-        let truncated = list.len() > keep;
+        let truncated = pairs.len() > keep;
         if truncated {
-            list.select_nth_unstable_by(keep, by_distance_then_prospect);
-            list.truncate(keep);
+            pairs.select_nth_unstable_by(keep, by_distance_then_prospect);
+            pairs.truncate(keep);
         }
+        // A list of its own, sized to what it keeps: the candidates (about a thousand per national
+        // route) are gathered in the reused buffer, and a list collected there directly kept that
+        // capacity, over 300 MB across the routes' lists at the top-up's memory peak.
+        let mut list = pairs.to_vec();
         list.sort_unstable_by(by_distance_then_prospect);
         Cursor {
             list,
