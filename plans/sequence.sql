@@ -3,10 +3,9 @@
 -- join's hash table holds the 26 K national routes, not the 1.6 M stops. (The template columns of
 -- added prospects are joined in `route_plan` by route_idx: carried here they would be five string
 -- columns on every one of 1.6 M national stops, held in memory until the write.) The `route_stops`
--- table is SequenceExec over it
--- (src/plan/sequence_exec.rs): whole routes per partition, in parallel across partitions hashed by
--- route key, each sequenced on plain arrays; it appends stop_no, route_km (the chosen path) and
--- nn_km (nearest neighbour) to every row.
+-- table is SequenceExec over it (src/plan/sequence_exec.rs): whole routes per partition, in parallel
+-- across partitions hashed by route key, each sequenced on plain arrays; it appends stop_no, route_km
+-- (the chosen path) and nn_km (nearest neighbour) to every row.
 
 CREATE VIEW sequence_input AS
 WITH stops AS (
