@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray, UInt32Array};
+use arrow::compute::SortOptions;
 use arrow::compute::{concat_batches, take};
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
 use async_trait::async_trait;
@@ -20,14 +21,17 @@ use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{Expr, LogicalPlan};
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_expr::{
+    EquivalenceProperties, LexRequirement, OrderingRequirements, PhysicalExpr, PhysicalSortRequirement,
+};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties, SendableRecordBatchStream,
-    collect,
+    DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, Partitioning, PlanProperties,
+    SendableRecordBatchStream, collect,
 };
-use datafusion::prelude::{SessionContext, col};
+use datafusion::prelude::SessionContext;
 
 use tracing::debug;
 
@@ -61,23 +65,12 @@ impl TopUpTable {
     /// Looks up the input views in `ctx`; they must be registered first.
     pub async fn new(ctx: &SessionContext, radius_km: f64) -> Result<Self> {
         Ok(Self {
-            routes: sorted_view(ctx, "topup_routes", "route_idx").await?,
+            routes: ctx.table("topup_routes").await?.into_unoptimized_plan(),
             barangays: ctx.table("route_barangays").await?.into_unoptimized_plan(),
-            prospects: sorted_view(ctx, "eligible_prospects", "tdlinx").await?,
+            prospects: ctx.table("eligible_prospects").await?.into_unoptimized_plan(),
             radius_km,
         })
     }
-}
-
-/// View `name` sorted by `key`. The allocator's tie order is routes by route_idx and prospects by
-/// tdlinx: sorted in the plan, each partition sorts on its own core before a merge, where sorted after
-/// the collect the 0.6 M national tdlinx strings took about 0.2 s on the allocator's one thread.
-async fn sorted_view(ctx: &SessionContext, name: &str, key: &str) -> Result<LogicalPlan> {
-    Ok(ctx
-        .table(name)
-        .await?
-        .sort(vec![col(key).sort(true, false)])?
-        .into_unoptimized_plan())
 }
 
 #[async_trait]
@@ -178,6 +171,26 @@ impl ExecutionPlan for TopUpExec {
         vec![&self.routes, &self.barangays, &self.prospects]
     }
 
+    /// The allocator's ties depend on routes in `route_idx` order and prospects in `tdlinx` order,
+    /// so it asks for them sorted on one partition: DataFusion sorts each input partition on its
+    /// own core and merges. (Sorted after the collect instead, the 0.6 M national tdlinx strings took
+    /// about 0.15 s on the allocator's one thread.)
+    fn required_input_distribution(&self) -> Vec<Distribution> {
+        vec![
+            Distribution::SinglePartition,
+            Distribution::UnspecifiedDistribution,
+            Distribution::SinglePartition,
+        ]
+    }
+
+    fn required_input_ordering(&self) -> Vec<Option<OrderingRequirements>> {
+        vec![
+            ascending(&self.routes, "route_idx"),
+            None,
+            ascending(&self.prospects, "tdlinx"),
+        ]
+    }
+
     fn apply_expressions(
         &self,
         _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
@@ -236,6 +249,14 @@ impl ExecutionPlan for TopUpExec {
     }
 }
 
+/// An ascending order on column `key` of `plan` (NULLs first, as `sort_to_indices` puts them).
+fn ascending(plan: &Arc<dyn ExecutionPlan>, key: &str) -> Option<OrderingRequirements> {
+    let index = plan.schema().index_of(key).ok()?;
+    let column: Arc<dyn PhysicalExpr> = Arc::new(Column::new(key, index));
+    LexRequirement::new([PhysicalSortRequirement::new(column, Some(SortOptions::default()))])
+        .map(OrderingRequirements::new)
+}
+
 async fn collect_one(plan: Arc<dyn ExecutionPlan>, context: Arc<TaskContext>) -> Result<RecordBatch> {
     let schema = plan.schema();
     let batches = collect(plan, context).await?;
@@ -256,7 +277,7 @@ fn typed(batch: &RecordBatch, name: &str, data_type: &DataType) -> Result<ArrayR
 /// Builds the allocator's inputs from the collected views, allocates, and builds the `topup` batch.
 ///
 /// Routes must be in `route_idx` order (route key order) and prospects in `tdlinx` order, because
-/// the allocator's ties depend on both: the scan sorts them and [`in_order`] makes sure.
+/// the allocator's ties depend on both: the operator requires that order and [`in_order`] makes sure.
 fn run(
     routes: &RecordBatch,
     barangays: &RecordBatch,
@@ -348,8 +369,8 @@ fn run(
     Ok(RecordBatch::try_new(topup_schema(), columns)?)
 }
 
-/// `batch` ordered by `key`. The scan asks DataFusion for that order, so this only checks it (one
-/// comparison per row) and sorts when a plan did not keep it.
+/// `batch` ordered by `key`. The operator requires that order of its input, so this only checks it
+/// (one comparison per row) and sorts when a plan did not keep it.
 fn in_order(batch: &RecordBatch, key: &str) -> Result<RecordBatch> {
     let keys = column(batch, key)?;
     let ordered = {

@@ -228,3 +228,52 @@ async fn a_filtered_stage_query_sequences_only_the_matching_route() {
         "one route is a small part of the plan ({rows} of {total_stops})"
     );
 }
+
+/// The top-up's allocator breaks ties by route and by prospect, so `TopUpExec` requires routes by
+/// `route_idx` and prospects by `tdlinx`, each on one partition. Without that requirement the
+/// optimizer dropped a sort written into the views, and the order was restored on the allocator's
+/// one thread.
+#[tokio::test]
+async fn the_top_up_gets_its_inputs_sorted_by_the_plan() {
+    use datafusion::physical_plan::ExecutionPlanProperties;
+    let ctx = sql::catalog(&CatalogConfig {
+        input: FIXTURES.into(),
+        filters: Filters::default(),
+        concurrency: 2,
+        plan: PlanOptions::default(),
+        mssql: Default::default(),
+        snapshot: None,
+    })
+    .await
+    .unwrap();
+    let plan = ctx
+        .table("topup")
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    fn find(
+        plan: &std::sync::Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+        name: &str,
+    ) -> Option<std::sync::Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+        if plan.name() == name {
+            return Some(plan.clone());
+        }
+        plan.children().into_iter().find_map(|c| find(c, name))
+    }
+    let topup = find(&plan, "TopUpExec").expect("the top-up operator");
+    let children = topup.children();
+    for (child, key) in [(children[0], "route_idx"), (children[2], "tdlinx")] {
+        assert_eq!(
+            child.output_partitioning().partition_count(),
+            1,
+            "{key} input on one partition"
+        );
+        let ordering = child.output_ordering().map(|o| o.to_string()).unwrap_or_default();
+        assert!(
+            ordering.starts_with(&format!("{key}@")),
+            "input ordered by {key}, got [{ordering}]"
+        );
+    }
+}
