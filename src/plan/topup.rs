@@ -15,8 +15,11 @@
 //! prospects by `tdlinx`.
 
 use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 use std::collections::binary_heap::PeekMut;
-use std::collections::{BinaryHeap, HashMap};
+
+// hashbrown's default hasher, as DataFusion uses it: the index and grid are hashed once per prospect.
+use datafusion::common::HashMap;
 
 use super::tsp::GeoPoint;
 
@@ -96,7 +99,12 @@ pub fn allocate(
         }
     };
     state.run_stage(routes, &points, Stage::Barangay, &barangay_candidates);
-    if radius_km > 0.0 && radius_km.is_finite() {
+    // The grid indexes every prospect: build it only when a route still needs some.
+    let still_short = routes
+        .iter()
+        .zip(&state.need)
+        .any(|(r, &need)| need > 0 && r.centroid.is_some());
+    if still_short && radius_km > 0.0 && radius_km.is_finite() {
         let grid = Grid::new(prospects, radius_km);
         let radius_candidates = |r: usize, out: &mut Vec<u32>| {
             if let Some((lat, lon)) = routes[r].centroid {

@@ -5,7 +5,6 @@
 //! collects them and runs the greedy allocation of [`super::topup`]. The allocation is global (routes
 //! compete for prospects), so it runs once, on one partition.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,6 +15,7 @@ use arrow::compute::{concat_batches, take};
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::HashMap;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result};
@@ -314,15 +314,16 @@ fn run(
         })
         .collect();
 
-    let mut codes: HashMap<String, u32> = HashMap::new();
+    // Codes are looked up by the string slices of the collected batch: no allocation per row.
     let b_route = typed(barangays, "route_idx", &DataType::Int64)?;
     let b_route = b_route.as_primitive::<Int64Type>();
     let b_code = typed(barangays, "code", &DataType::Utf8)?;
     let b_code = b_code.as_string::<i32>();
+    let mut codes: HashMap<&str, u32> = HashMap::new();
     for i in 0..barangays.num_rows() {
         if let (Some(&r), true) = (position.get(&b_route.value(i)), b_code.is_valid(i)) {
             let next = codes.len() as u32;
-            let id = *codes.entry(b_code.value(i).to_string()).or_insert(next);
+            let id = *codes.entry(b_code.value(i)).or_insert(next);
             short[r].barangays.push(id);
         }
     }
