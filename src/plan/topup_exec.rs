@@ -10,8 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray, UInt32Array};
-use arrow::compute::SortOptions;
-use arrow::compute::{concat_batches, take};
+use arrow::compute::{SortOptions, concat_batches, take};
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
@@ -106,7 +105,6 @@ impl TableProvider for TopUpTable {
 
 /// `input` with only the columns of `projection`, for a table scan asked for fewer columns.
 pub(super) fn project(input: Arc<dyn ExecutionPlan>, projection: &[usize]) -> Result<Arc<dyn ExecutionPlan>> {
-    use datafusion::physical_expr::expressions::Column;
     use datafusion::physical_plan::projection::ProjectionExec;
     let schema = input.schema();
     let exprs: Vec<(Arc<dyn PhysicalExpr>, String)> = projection
