@@ -153,6 +153,20 @@ fn the_shell_reads_statements_and_backslash_commands() {
 }
 
 /// The result of `df` as an aligned table.
+/// The analysts' catalog over the bundled fixtures, every stage a lazy view.
+async fn fixture_catalog() -> SessionContext {
+    sql::catalog(&CatalogConfig {
+        input: FIXTURES.into(),
+        filters: Filters::default(),
+        concurrency: 2,
+        plan: PlanOptions::default(),
+        mssql: Default::default(),
+        snapshot: None,
+    })
+    .await
+    .unwrap()
+}
+
 async fn pretty(df: datafusion::dataframe::DataFrame) -> String {
     let batches = df.collect().await.unwrap();
     arrow::util::pretty::pretty_format_batches(&batches)
@@ -164,16 +178,7 @@ async fn pretty(df: datafusion::dataframe::DataFrame) -> String {
 /// sequencing window sees just that route's stops.
 #[tokio::test]
 async fn a_filtered_stage_query_sequences_only_the_matching_route() {
-    let ctx = sql::catalog(&CatalogConfig {
-        input: FIXTURES.into(),
-        filters: Filters::default(),
-        concurrency: 2,
-        plan: PlanOptions::default(),
-        mssql: Default::default(),
-        snapshot: None,
-    })
-    .await
-    .unwrap();
+    let ctx = fixture_catalog().await;
     let first = ctx
         .sql("SELECT DistributorID, AgentID, RouteDate, stops FROM route_summary ORDER BY 1, 2, 3 LIMIT 1")
         .await
@@ -236,16 +241,7 @@ async fn a_filtered_stage_query_sequences_only_the_matching_route() {
 #[tokio::test]
 async fn the_top_up_gets_its_inputs_sorted_by_the_plan() {
     use datafusion::physical_plan::ExecutionPlanProperties;
-    let ctx = sql::catalog(&CatalogConfig {
-        input: FIXTURES.into(),
-        filters: Filters::default(),
-        concurrency: 2,
-        plan: PlanOptions::default(),
-        mssql: Default::default(),
-        snapshot: None,
-    })
-    .await
-    .unwrap();
+    let ctx = fixture_catalog().await;
     let plan = ctx
         .table("topup")
         .await
