@@ -2,7 +2,8 @@
 //! operators SQL cannot express (the top-up allocation and route sequencing), each a table computed
 //! by its own `ExecutionPlan` over a view of its inputs.
 //!
-//! Data flows lookup → enrich → routes → candidates → topup → sequence → route_summary → route_plan.
+//! Data flows lookup → enrich → routes (with prospects) → candidates → topup → sequence →
+//! route_summary → route_plan.
 //! A view is planned against the tables that exist when it is created, so a view that reads a
 //! materialised table lives in a later stage than the one that materialises it. Every name is a
 //! view (or table) of the context, so analysts can query any stage with the same names.
@@ -29,40 +30,59 @@ pub struct Stage {
     pub name: &'static str,
     pub body: Body,
     /// Views worth materialising in a batch run because later stages read them more than once.
+    /// They are computed at the same time: all of a stage's views are planned before any of them is
+    /// materialised, so none reads another's table.
     pub materialize: &'static [&'static str],
+}
+
+/// A file of `plans/`: `CREATE VIEW` statements.
+pub struct PlanFile {
+    /// The file name without `.sql`, for messages.
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// The [`PlanFile`] `plans/<name>.sql`, compiled in.
+macro_rules! plan_file {
+    ($name:literal) => {
+        PlanFile {
+            name: $name,
+            sql: include_str!(concat!("../../plans/", $name, ".sql")),
+        }
+    };
 }
 
 /// What a stage is made of.
 pub enum Body {
-    /// A file of `plans/`: `CREATE VIEW` statements.
-    Sql(&'static str),
+    /// Plan files, run in order.
+    Sql(&'static [PlanFile]),
     /// The `topup` table, built in Rust over the candidate views ([`topup_exec::TopUpTable`]).
     TopUp,
     /// A plan file defining `sequence_input`, then the `route_stops` table sequenced over it
     /// ([`sequence_exec::SequenceTable`]).
-    Sequence(&'static str),
+    Sequence(PlanFile),
 }
 
 /// The stages in order.
 pub const STAGES: &[Stage] = &[
     Stage {
         name: "lookup",
-        body: Body::Sql(include_str!("../../plans/lookup.sql")),
+        body: Body::Sql(&[plan_file!("lookup")]),
         materialize: &[],
     },
     Stage {
         name: "enrich",
-        body: Body::Sql(include_str!("../../plans/enrich.sql")),
+        body: Body::Sql(&[plan_file!("enrich")]),
         materialize: &["plan_stops"],
     },
     Stage {
         name: "routes",
-        body: Body::Sql(include_str!("../../plans/routes.sql")),
-        materialize: &["routes"],
+        body: Body::Sql(&[plan_file!("routes"), plan_file!("prospects")]),
+        materialize: &["routes", "eligible_prospects"],
     },
     Stage {
         name: "candidates",
-        body: Body::Sql(include_str!("../../plans/candidates.sql")),
+        body: Body::Sql(&[plan_file!("candidates")]),
         materialize: &[],
     },
     Stage {
@@ -72,17 +92,17 @@ pub const STAGES: &[Stage] = &[
     },
     Stage {
         name: "sequence",
-        body: Body::Sequence(include_str!("../../plans/sequence.sql")),
+        body: Body::Sequence(plan_file!("sequence")),
         materialize: &["route_stops"],
     },
     Stage {
         name: "route_summary",
-        body: Body::Sql(include_str!("../../plans/route_summary.sql")),
+        body: Body::Sql(&[plan_file!("route_summary")]),
         materialize: &[],
     },
     Stage {
         name: "route_plan",
-        body: Body::Sql(include_str!("../../plans/route_plan.sql")),
+        body: Body::Sql(&[plan_file!("route_plan")]),
         materialize: &[],
     },
 ];
@@ -103,14 +123,18 @@ pub async fn register(
     }
     ctx.register_batch("run_options", options.to_batch()?)?;
     for stage in STAGES {
-        match stage.body {
-            Body::Sql(sql) => run_statements(ctx, stage.name, sql).await?,
+        match &stage.body {
+            Body::Sql(files) => {
+                for file in *files {
+                    run_statements(ctx, file).await?;
+                }
+            }
             Body::TopUp => {
                 let topup = topup_exec::TopUpTable::new(ctx, options.max_distance_km).await?;
                 ctx.register_table("topup", Arc::new(topup))?;
             }
-            Body::Sequence(sql) => {
-                run_statements(ctx, stage.name, sql).await?;
+            Body::Sequence(file) => {
+                run_statements(ctx, file).await?;
                 let stops =
                     sequence_exec::SequenceTable::new(ctx, options.sequence, options.no_coords_stop).await?;
                 ctx.register_table("route_stops", Arc::new(stops))?;
@@ -118,9 +142,10 @@ pub async fn register(
         }
         let mut rows = Vec::new();
         if materialize {
-            for view in stage.materialize {
-                rows.push((*view, materialize_table(ctx, view).await?));
-            }
+            let counts =
+                futures::future::try_join_all(stage.materialize.iter().map(|v| materialize_table(ctx, v)))
+                    .await?;
+            rows.extend(stage.materialize.iter().copied().zip(counts));
         }
         on_stage(stage.name, &rows);
     }
@@ -149,11 +174,11 @@ pub fn release_before_write(ctx: &SessionContext) -> Result<()> {
 }
 
 /// Runs the `CREATE VIEW` statements of a plan file.
-async fn run_statements(ctx: &SessionContext, stage: &str, sql: &str) -> Result<()> {
-    for statement in statements(sql) {
+async fn run_statements(ctx: &SessionContext, file: &PlanFile) -> Result<()> {
+    for statement in statements(file.sql) {
         ctx.sql(statement)
             .await
-            .map_err(|e| DataFusionError::Plan(format!("plans/{stage}.sql: {e}")))?;
+            .map_err(|e| DataFusionError::Plan(format!("plans/{}.sql: {e}", file.name)))?;
     }
     Ok(())
 }
@@ -213,12 +238,12 @@ pub fn statements(sql: &str) -> impl Iterator<Item = &str> {
 pub fn stage_views() -> Vec<String> {
     let mut names = Vec::new();
     for stage in STAGES {
-        let (sql, table) = match stage.body {
-            Body::Sql(sql) => (sql, None),
-            Body::TopUp => ("", Some("topup")),
-            Body::Sequence(sql) => (sql, Some("route_stops")),
+        let (files, table): (&[PlanFile], _) = match &stage.body {
+            Body::Sql(files) => (files, None),
+            Body::TopUp => (&[], Some("topup")),
+            Body::Sequence(file) => (std::slice::from_ref(file), Some("route_stops")),
         };
-        for statement in statements(sql) {
+        for statement in files.iter().flat_map(|f| statements(f.sql)) {
             let mut words = statement
                 .lines()
                 .filter(|l| !l.trim_start().starts_with("--"))
