@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray, UInt32Array};
-use arrow::compute::{SortOptions, concat_batches, take};
+use arrow::compute::{SortOptions, concat_batches, take, take_record_batch};
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
@@ -380,16 +380,7 @@ fn in_order(batch: &RecordBatch, key: &str) -> Result<RecordBatch> {
         return Ok(batch.clone());
     }
     let order = arrow::compute::sort_to_indices(keys, None, None)?;
-    take_batch(batch, &order)
-}
-
-fn take_batch(batch: &RecordBatch, indices: &UInt32Array) -> Result<RecordBatch> {
-    let columns = batch
-        .columns()
-        .iter()
-        .map(|c| take(c.as_ref(), indices, None))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(RecordBatch::try_new(batch.schema(), columns)?)
+    Ok(take_record_batch(batch, &order)?)
 }
 
 #[cfg(test)]
