@@ -16,6 +16,7 @@ fn bench(c: &mut Criterion) {
         scale: Scale::Medium,
         seed: 42,
         factor: 1,
+        prospects: Default::default(),
     });
     generate::write_parquet_dir(&input, &tables).expect("write medium data");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");

@@ -150,6 +150,87 @@ impl FromStr for Scale {
     }
 }
 
+/// How many prospects there are for the routes to take: the top-up's workload depends on it more
+/// than on anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Prospects {
+    /// Half again as many prospects as customers around every agent's weekday area, in 1 km
+    /// barangays: every short route is filled in the barangay stage and the radius stage adds
+    /// nothing. Today's benchmark profile.
+    #[default]
+    Plentiful,
+    /// Fewer prospects than the routes' combined need, in cities half as wide, so that each barangay
+    /// is shared by many routes: routes compete for the same stores, a large share stays short
+    /// after the top-up, and the radius stage does real work. The month a field force reaches once
+    /// it has visited the easy stores.
+    Scarce,
+}
+
+impl Prospects {
+    /// Prospects placed around each agent's weekday area.
+    fn per_area(self) -> usize {
+        match self {
+            Prospects::Plentiful => POOL_PER_WEEKDAY * 3 / 2,
+            Prospects::Scarce => POOL_PER_WEEKDAY / 2,
+        }
+    }
+
+    /// City-wide prospects (no agent's area) for `extra` city-wide customers.
+    fn city_wide(self, extra: usize) -> usize {
+        match self {
+            Prospects::Plentiful => extra * 3 / 2,
+            Prospects::Scarce => extra * 2,
+        }
+    }
+
+    /// Spread (km, standard deviation) of an area's prospects around its centre: wider than its
+    /// customers' (0.7), and in the scarce profile wide enough that many lie outside the barangays
+    /// of the routes that can reach them, for the radius stage.
+    fn area_spread_km(self) -> f64 {
+        match self {
+            Prospects::Plentiful => 0.9,
+            Prospects::Scarce => 1.2,
+        }
+    }
+
+    /// How far agents' territories and city-wide stores spread, as a share of the full city: the
+    /// scarce profile packs a city's routes and prospects into half the distance (a quarter of the
+    /// area), so that every route's 5 km radius reaches thousands of prospects that others took.
+    fn city_spread(self) -> f64 {
+        match self {
+            Prospects::Plentiful => 1.0,
+            Prospects::Scarce => 0.5,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Prospects::Plentiful => "plentiful",
+            Prospects::Scarce => "scarce",
+        }
+    }
+}
+
+impl fmt::Display for Prospects {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Prospects {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "plentiful" => Ok(Prospects::Plentiful),
+            "scarce" => Ok(Prospects::Scarce),
+            _ => Err(format!(
+                "unknown prospect profile `{s}`: expected plentiful or scarce"
+            )),
+        }
+    }
+}
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
@@ -158,6 +239,8 @@ pub struct GenerateOptions {
     pub seed: u64,
     /// Multiplies the number of distributors (scaling benchmarks: 4 = 4x the data). 0 counts as 1.
     pub factor: u32,
+    /// How scarce prospects are.
+    pub prospects: Prospects,
 }
 
 /// Generated tables: (table name, batches) for the five tables, in [`schema::INPUT_TABLES`] order.
@@ -169,7 +252,7 @@ pub fn generate(opts: &GenerateOptions) -> Vec<(&'static str, Vec<RecordBatch>)>
     let mut ids = Ids::default();
     for d in 0..distributors {
         let mut rng = Rng::stream(opts.seed, d as u64);
-        let dist = Distributor::new(d, opts.scale, &mut rng, &mut ids);
+        let dist = Distributor::new(d, opts.scale, opts.prospects, &mut rng, &mut ids);
         dist.emit_distributor(&mut rng, &mut tables.distributors);
         let converted = dist.emit_prospects(&mut rng, &mut tables.prospective);
         dist.emit_customers(&mut rng, &converted, &mut tables.customer);
@@ -867,14 +950,16 @@ impl Distributor {
     /// Places the distributor's agents and stores: each agent's territory 3-10 km from the city
     /// centre, one sub-area per weekday around it, stores clustered in each sub-area, plus
     /// city-wide stores that no agent plans.
-    fn new(index: usize, scale: Scale, rng: &mut Rng, ids: &mut Ids) -> Self {
+    fn new(index: usize, scale: Scale, profile: Prospects, rng: &mut Rng, ids: &mut Ids) -> Self {
         let city = site(index, scale.distributors());
+        let spread = profile.city_spread();
+        let city_km = CITY_RADIUS_KM * spread;
         let id = format!("D{:03}", index + 1);
         let mut customers = Vec::new();
         let mut prospects = Vec::new();
         let mut agents = Vec::new();
         for a in 0..scale.agents_per_distributor() {
-            let centre = ring_point(rng, 3.0, 10.0);
+            let centre = ring_point(rng, 3.0 * spread, 10.0 * spread);
             let mut agent = Agent {
                 id: format!("{id}-A{:02}", a + 1),
                 territory: format!("{}-{:03}-T{:02}", city.code, index + 1, a + 1),
@@ -882,14 +967,14 @@ impl Distributor {
                 prospects: std::array::from_fn(|_| Vec::new()),
             };
             for w in 0..WEEKDAYS {
-                let area = centre.scatter(rng, 1.5).clamped(CITY_RADIUS_KM - 2.0);
+                let area = centre.scatter(rng, 1.5 * spread).clamped(city_km - 2.0 * spread);
                 for _ in 0..POOL_PER_WEEKDAY {
-                    let pos = area.scatter(rng, 0.7).clamped(CITY_RADIUS_KM);
+                    let pos = area.scatter(rng, 0.7).clamped(city_km);
                     agent.pools[w].push(customers.len());
                     customers.push(Store::new(rng, ids.customer(), &city, pos));
                 }
-                for _ in 0..POOL_PER_WEEKDAY * 3 / 2 {
-                    let pos = area.scatter(rng, 0.9).clamped(CITY_RADIUS_KM);
+                for _ in 0..profile.per_area() {
+                    let pos = area.scatter(rng, profile.area_spread_km()).clamped(city_km);
                     agent.prospects[w].push(prospects.len());
                     prospects.push(Store::new(rng, ids.prospect(), &city, pos));
                 }
@@ -900,11 +985,11 @@ impl Distributor {
         let pooled_prospects = prospects.len();
         let extra = pooled_customers / 12;
         for _ in 0..extra {
-            let pos = Km::ORIGIN.scatter(rng, 5.0).clamped(CITY_RADIUS_KM);
+            let pos = Km::ORIGIN.scatter(rng, 5.0 * spread).clamped(city_km);
             customers.push(Store::new(rng, ids.customer(), &city, pos));
         }
-        for _ in 0..extra * 3 / 2 {
-            let pos = Km::ORIGIN.scatter(rng, 5.0).clamped(CITY_RADIUS_KM);
+        for _ in 0..profile.city_wide(extra) {
+            let pos = Km::ORIGIN.scatter(rng, 5.0 * spread).clamped(city_km);
             prospects.push(Store::new(rng, ids.prospect(), &city, pos));
         }
         Distributor {
@@ -1176,6 +1261,7 @@ mod tests {
             scale,
             seed,
             factor: 1,
+            prospects: Prospects::Plentiful,
         }
     }
 
@@ -1606,6 +1692,42 @@ mod tests {
         let prefixes: std::collections::BTreeSet<_> =
             codes.iter().flatten().filter_map(|c| c.trim().get(..7)).collect();
         assert!(prefixes.len() >= 6, "3 cities twice: {prefixes:?}");
+    }
+
+    #[test]
+    fn prospect_profile_parses() {
+        assert_eq!("scarce".parse::<Prospects>(), Ok(Prospects::Scarce));
+        assert_eq!("Plentiful".parse::<Prospects>(), Ok(Prospects::Plentiful));
+        assert!("none".parse::<Prospects>().is_err());
+        assert_eq!(Prospects::Scarce.to_string(), "scarce");
+    }
+
+    /// The scarce profile has the same plan and customers' layout but fewer prospects than
+    /// customers (the plentiful one has more), packed into fewer barangays per prospect.
+    #[test]
+    fn scarce_profile_has_fewer_prospects_in_shared_barangays() {
+        let plentiful = generate(&options(Scale::Medium, 5));
+        let scarce = generate(&GenerateOptions {
+            prospects: Prospects::Scarce,
+            ..options(Scale::Medium, 5)
+        });
+        let rows =
+            |t: &Generated, table: &str| row_counts(t).into_iter().find(|(n, _)| *n == table).unwrap().1;
+        assert_eq!(routes(&plentiful).len(), routes(&scarce).len());
+        assert!(rows(&plentiful, schema::PROSPECTIVE) > rows(&plentiful, schema::CUSTOMER));
+        assert!(rows(&scarce, schema::PROSPECTIVE) < rows(&scarce, schema::CUSTOMER));
+        let per_code = |t: &Generated| {
+            let codes = strs(t, schema::PROSPECTIVE, "barangay_code");
+            let distinct: HashSet<_> = codes.iter().flatten().map(|c| c.trim().to_string()).collect();
+            codes.len() as f64 / distinct.len() as f64
+        };
+        // Cities half as wide: a barangay holds more of the (fewer) prospects.
+        assert!(
+            per_code(&scarce) > per_code(&plentiful),
+            "{} vs {}",
+            per_code(&scarce),
+            per_code(&plentiful)
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use datafusion::error::DataFusionError;
 use routeflow::config;
 use routeflow::copy::{self, CopyConfig};
-use routeflow::generate::{self, GenerateOptions, Scale};
+use routeflow::generate::{self, GenerateOptions, Prospects, Scale};
 use routeflow::map::{self, MapFormat, MapSource, Selection};
 use routeflow::plan::sequence::SequenceMode;
 use routeflow::plan::{self, PlanOptions};
@@ -445,6 +445,10 @@ struct GenerateArgs {
     /// Copies of the country, each on new ground with its own distributors (for scaling benchmarks).
     #[arg(long, default_value_t = 1)]
     factor: u32,
+    /// How many prospects there are: `plentiful` (every short route is filled near its customers)
+    /// or `scarce` (fewer than the routes need: routes compete and many stay short).
+    #[arg(long, value_parser = clap::value_parser!(Prospects), default_value = "plentiful")]
+    prospects: Prospects,
     /// Local directory to write <Table>.parquet files into.
     #[arg(long)]
     output: PathBuf,
@@ -814,6 +818,7 @@ async fn dispatch(
                 scale: args.scale,
                 seed: args.seed,
                 factor: args.factor,
+                prospects: args.prospects,
             };
             let tables = generate::generate(&opts);
             generate::write_parquet_dir(&args.output, &tables).map_err(|e| anyhow::anyhow!("{e}"))?;
