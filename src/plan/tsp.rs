@@ -31,7 +31,7 @@
 use std::collections::VecDeque;
 
 /// Mean Earth radius used by every distance in routeflow.
-const EARTH_RADIUS_KM: f64 = 6371.0;
+pub(crate) const EARTH_RADIUS_KM: f64 = 6371.0;
 
 /// Smallest gain (km) for which a move is applied, so rounding noise can never make the search
 /// cycle.

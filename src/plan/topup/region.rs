@@ -1,0 +1,341 @@
+//! One stage of the top-up split into independent regions, and the greedy pass over one region.
+//!
+//! Two routes compete only through a prospect both could take. Routes linked that way, directly or
+//! through others, form a region; no prospect is a candidate of two regions, so each region's
+//! greedy pass gives exactly the pairs the country-wide pass would give there, and regions run side
+//! by side on all cores. (Routes in different provinces never compete; a metropolis is one region.)
+//!
+//! Inside a region, routes and prospects are renumbered in their global order, so plain integer order
+//! is still the contract's tie order.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::collections::binary_heap::PeekMut;
+
+use super::index::{Buckets, Centre, Nearest, Scratch};
+use super::{Assignment, ShortRoute, Stage};
+use crate::plan::tsp::GeoPoint;
+
+/// Routes that can compete, with every prospect they can take.
+pub(super) struct Region {
+    /// Global route indices, ascending.
+    routes: Vec<u32>,
+    /// Each route's buckets, as local bucket indices.
+    route_buckets: Vec<Vec<u32>>,
+    /// Global prospect indices, ascending.
+    prospects: Vec<u32>,
+    buckets: Buckets,
+}
+
+impl Region {
+    /// A measure of the region's work, to hand out the largest regions first.
+    pub(super) fn size(&self) -> usize {
+        self.routes.len() + self.prospects.len()
+    }
+
+    pub(super) fn routes(&self) -> usize {
+        self.routes.len()
+    }
+}
+
+/// A short route and the buckets (global indices) it draws its candidates from.
+pub(super) struct Link {
+    pub route: u32,
+    pub buckets: Vec<u32>,
+}
+
+/// One stage's candidates: each short route's buckets, and each bucket's prospects.
+pub(super) struct Candidates {
+    /// In ascending route order.
+    pub links: Vec<Link>,
+    pub members: Vec<Vec<u32>>,
+}
+
+/// A region being gathered, in global indices.
+#[derive(Default)]
+struct Draft {
+    routes: Vec<u32>,
+    route_buckets: Vec<Vec<u32>>,
+    buckets: Vec<u32>,
+}
+
+/// Groups the stage's routes into regions: connected components of routes and buckets. `coords` are
+/// every prospect's (lat, lon).
+pub(super) fn split(candidates: &Candidates, coords: &[(f64, f64)]) -> Vec<Region> {
+    let Candidates { links, members } = candidates;
+    let mut sets = DisjointSets::new(members.len());
+    for Link { buckets, .. } in links {
+        for pair in buckets.windows(2) {
+            sets.union(pair[0], pair[1]);
+        }
+    }
+    // Region numbers in order of first appearance; routes arrive in ascending order.
+    let mut region_of_root = vec![u32::MAX; members.len()];
+    let mut regions: Vec<Draft> = Vec::new();
+    for Link { route, buckets } in links {
+        let Some(&first) = buckets.first() else {
+            continue;
+        };
+        let root = sets.find(first) as usize;
+        if region_of_root[root] == u32::MAX {
+            region_of_root[root] = regions.len() as u32;
+            regions.push(Default::default());
+        }
+        let region = &mut regions[region_of_root[root] as usize];
+        region.routes.push(*route);
+        region.route_buckets.push(buckets.clone());
+    }
+    for b in 0..members.len() {
+        let root = sets.find(b as u32) as usize;
+        if region_of_root[root] != u32::MAX {
+            regions[region_of_root[root] as usize].buckets.push(b as u32);
+        }
+    }
+    regions
+        .into_iter()
+        .map(|draft| {
+            let Draft {
+                routes,
+                mut route_buckets,
+                buckets,
+            } = draft;
+            let mut prospects: Vec<u32> = buckets
+                .iter()
+                .flat_map(|&b| members[b as usize].iter().copied())
+                .collect();
+            prospects.sort_unstable();
+            let local =
+                |global: u32| prospects.binary_search(&global).expect("prospect of the region") as u32;
+            let local_members: Vec<Vec<u32>> = buckets
+                .iter()
+                .map(|&b| members[b as usize].iter().map(|&p| local(p)).collect())
+                .collect();
+            for list in &mut route_buckets {
+                for b in list.iter_mut() {
+                    *b = buckets.binary_search(b).expect("bucket of the region") as u32;
+                }
+            }
+            let local_coords: Vec<(f64, f64)> = prospects.iter().map(|&p| coords[p as usize]).collect();
+            Region {
+                routes,
+                route_buckets,
+                buckets: Buckets::new(local_members, &local_coords),
+                prospects,
+            }
+        })
+        .collect()
+}
+
+/// Union-find over bucket indices, with path halving.
+struct DisjointSets {
+    parent: Vec<u32>,
+}
+
+impl DisjointSets {
+    fn new(n: usize) -> Self {
+        Self {
+            parent: (0..n as u32).collect(),
+        }
+    }
+
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            let grand = self.parent[self.parent[x as usize] as usize];
+            self.parent[x as usize] = grand;
+            x = grand;
+        }
+        x
+    }
+
+    fn union(&mut self, a: u32, b: u32) {
+        let (a, b) = (self.find(a), self.find(b));
+        if a != b {
+            self.parent[a.max(b) as usize] = a.min(b);
+        }
+    }
+}
+
+/// How many candidates a route's list keeps: slack beyond the need, because routes sharing a
+/// neighbourhood take each other's first choices, doubled at each rebuild of the same route so a
+/// route in a crowded place rebuilds a few times, not once per handful of prospects.
+fn keep(need: usize, rebuilds: u32) -> usize {
+    (need * 2 + 16) << rebuilds.min(20)
+}
+
+/// A route's list of candidates and how far it has been consumed.
+struct Cursor {
+    list: Vec<(f64, u32)>,
+    pos: usize,
+    rebuilds: u32,
+    truncated: bool,
+}
+
+/// Heap entry: the next candidate of one route, ordered so the smallest (distance, route, prospect)
+/// pops first from Rust's max-heap.
+#[derive(PartialEq)]
+struct Next {
+    distance: f64,
+    route: u32,
+    prospect: u32,
+}
+
+impl Eq for Next {}
+
+impl Ord for Next {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .distance
+            .total_cmp(&self.distance)
+            .then(other.route.cmp(&self.route))
+            .then(other.prospect.cmp(&self.prospect))
+    }
+}
+
+impl PartialOrd for Next {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// What one region's pass gave, in the order it gave them, with global indices.
+pub(super) struct Outcome {
+    pub given: Vec<Assignment>,
+    pub rebuilds: usize,
+}
+
+/// The greedy pass of `stage` over one region: pairs with a distance in increasing (distance, route,
+/// prospect) order, then routes without a centroid in route order, their candidates by prospect.
+/// `limit_km` bounds a candidate's distance (the radius; unbounded for barangays).
+pub(super) fn run(
+    mut region: Region,
+    routes: &[ShortRoute],
+    need: &[usize],
+    points: &[GeoPoint],
+    stage: Stage,
+    limit_km: f64,
+) -> Outcome {
+    let local_points: Vec<GeoPoint> = region.prospects.iter().map(|&p| points[p as usize]).collect();
+    let mut need: Vec<usize> = region.routes.iter().map(|&r| need[r as usize]).collect();
+    let centres: Vec<Option<Centre>> = region
+        .routes
+        .iter()
+        .map(|&r| {
+            routes[r as usize]
+                .centroid
+                .map(|(lat, lon)| Centre::new(lat, lon))
+        })
+        .collect();
+    let mut given = vec![false; region.prospects.len()];
+    let mut out = Vec::new();
+    let mut scratch = Scratch::default();
+    let mut rebuilds = 0;
+
+    let open = |region: &Region, r: usize, need: usize, rebuilds: u32, scratch: &mut Scratch| {
+        let centre = centres[r]
+            .as_ref()
+            .expect("only routes with a centroid have a list");
+        let Nearest { list, truncated } = region.buckets.nearest(
+            &region.route_buckets[r],
+            centre,
+            limit_km,
+            keep(need, rebuilds),
+            &local_points,
+            scratch,
+        );
+        Cursor {
+            list,
+            pos: 0,
+            rebuilds,
+            truncated,
+        }
+    };
+    let mut cursors: Vec<Option<Cursor>> = (0..region.routes.len()).map(|_| None).collect();
+    let mut heap = BinaryHeap::new();
+    for r in 0..region.routes.len() {
+        if centres[r].is_none() || need[r] == 0 {
+            continue;
+        }
+        let cursor = open(&region, r, need[r], 0, &mut scratch);
+        if let Some(&(distance, prospect)) = cursor.list.first() {
+            heap.push(Next {
+                distance,
+                route: r as u32,
+                prospect,
+            });
+            cursors[r] = Some(cursor);
+        }
+    }
+    // The top is replaced in place by the same route's next candidate (one sift instead of a pop and
+    // a push); candidates given meanwhile to other routes are passed over in the route's own list.
+    while let Some(mut top) = heap.peek_mut() {
+        let Next {
+            distance,
+            route,
+            prospect,
+        } = *top;
+        let r = route as usize;
+        if !given[prospect as usize] {
+            given[prospect as usize] = true;
+            region.buckets.remove(prospect);
+            need[r] -= 1;
+            out.push(Assignment {
+                route: region.routes[r] as usize,
+                prospect: region.prospects[prospect as usize] as usize,
+                stage,
+                distance_km: Some(distance),
+            });
+        }
+        let next = if need[r] == 0 {
+            None
+        } else {
+            let cursor = cursors[r].as_mut().expect("cursor of a route in the heap");
+            cursor.pos += 1;
+            loop {
+                match cursor.list.get(cursor.pos) {
+                    Some(&(_, p)) if given[p as usize] => cursor.pos += 1,
+                    Some(&next) => break Some(next),
+                    None if cursor.truncated => {
+                        *cursor = open(&region, r, need[r], cursor.rebuilds + 1, &mut scratch);
+                        rebuilds += 1;
+                    }
+                    None => break None,
+                }
+            }
+        };
+        match next {
+            Some((distance, prospect)) => {
+                *top = Next {
+                    distance,
+                    route,
+                    prospect,
+                }
+            }
+            None => {
+                PeekMut::pop(top);
+                cursors[r] = None;
+            }
+        }
+    }
+    // Pairs of routes without a centroid have no distance: after all others, by route then prospect.
+    let mut ids = Vec::new();
+    for r in 0..region.routes.len() {
+        if centres[r].is_some() || need[r] == 0 {
+            continue;
+        }
+        ids.clear();
+        for &b in &region.route_buckets[r] {
+            ids.extend_from_slice(region.buckets.members(b));
+        }
+        ids.sort_unstable();
+        for &p in ids.iter().take(need[r]) {
+            region.buckets.remove(p);
+            out.push(Assignment {
+                route: region.routes[r] as usize,
+                prospect: region.prospects[p as usize] as usize,
+                stage,
+                distance_km: None,
+            });
+        }
+    }
+    Outcome { given: out, rebuilds }
+}
