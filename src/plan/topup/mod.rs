@@ -27,8 +27,7 @@ use std::sync::Mutex;
 use datafusion::common::HashMap;
 
 use self::index::{Bounds, Centre};
-use self::region::{Candidates, Link, Region};
-use super::tsp::GeoPoint;
+use self::region::{Candidates, Link, Region, StageInputs};
 
 /// A route that is short of the target.
 #[derive(Debug, Clone)]
@@ -83,7 +82,6 @@ pub fn allocate(
     radius_km: f64,
     threads: usize,
 ) -> Vec<Assignment> {
-    let points: Vec<GeoPoint> = prospects.iter().map(|q| GeoPoint::new(q.lat, q.lon)).collect();
     let coords: Vec<(f64, f64)> = prospects.iter().map(|q| (q.lat, q.lon)).collect();
     let mut state = State {
         need: routes.iter().map(|r| r.need).collect(),
@@ -91,13 +89,18 @@ pub fn allocate(
         out: Vec::new(),
     };
     let barangays = barangay_candidates(routes, prospects, &state.need);
-    let regions = region::split(&barangays, &coords);
-    state.run_stage(regions, routes, &points, Stage::Barangay, f64::INFINITY, threads);
+    state.run_stage(
+        routes,
+        &barangays,
+        &coords,
+        Stage::Barangay,
+        f64::INFINITY,
+        threads,
+    );
 
     if radius_km > 0.0 && radius_km.is_finite() {
         let nearby = radius_candidates(routes, prospects, &state.need, &state.given, radius_km);
-        let regions = region::split(&nearby, &coords);
-        state.run_stage(regions, routes, &points, Stage::Radius, radius_km, threads);
+        state.run_stage(routes, &nearby, &coords, Stage::Radius, radius_km, threads);
     }
     state.out
 }
@@ -237,21 +240,29 @@ impl State {
     /// one by (route, prospect).
     fn run_stage(
         &mut self,
-        mut regions: Vec<Region>,
         routes: &[ShortRoute],
-        points: &[GeoPoint],
+        candidates: &Candidates,
+        coords: &[(f64, f64)],
         stage: Stage,
         limit_km: f64,
         threads: usize,
     ) {
         let started = std::time::Instant::now();
+        let mut regions = region::split(candidates);
         // Ascending, so that workers pop the largest region first.
         regions.sort_by_key(Region::size);
         let (n_regions, n_routes) = (regions.len(), regions.iter().map(Region::routes).sum::<usize>());
         let largest = regions.last().map_or(0, Region::routes);
         let workers = threads.clamp(1, regions.len().max(1));
         let queue = Mutex::new(regions);
-        let need: &[usize] = &self.need;
+        let inputs = StageInputs {
+            routes,
+            need: &self.need,
+            candidates,
+            coords,
+            stage,
+            limit_km,
+        };
         let outcomes: Vec<region::Outcome> = std::thread::scope(|scope| {
             let workers: Vec<_> = (0..workers)
                 .map(|_| {
@@ -261,7 +272,7 @@ impl State {
                             // Popped in a statement of its own: the lock is released before the run.
                             let region = queue.lock().expect("region queue").pop();
                             let Some(region) = region else { break };
-                            done.push(region::run(region, routes, need, points, stage, limit_km));
+                            done.push(region::run(region, &inputs));
                         }
                         done
                     })

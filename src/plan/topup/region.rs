@@ -16,21 +16,23 @@ use super::index::{Buckets, Centre, Nearest, Scratch};
 use super::{Assignment, ShortRoute, Stage};
 use crate::plan::tsp::GeoPoint;
 
-/// Routes that can compete, with every prospect they can take.
+/// Routes that can compete, and the buckets of every prospect they can take (global indices).
+#[derive(Default)]
 pub(super) struct Region {
-    /// Global route indices, ascending.
+    /// Ascending.
     routes: Vec<u32>,
-    /// Each route's buckets, as local bucket indices.
+    /// Each route's buckets.
     route_buckets: Vec<Vec<u32>>,
-    /// Global prospect indices, ascending.
-    prospects: Vec<u32>,
-    buckets: Buckets,
+    /// Ascending.
+    buckets: Vec<u32>,
+    /// How many prospects the buckets hold.
+    prospects: usize,
 }
 
 impl Region {
     /// A measure of the region's work, to hand out the largest regions first.
     pub(super) fn size(&self) -> usize {
-        self.routes.len() + self.prospects.len()
+        self.routes.len() + self.prospects
     }
 
     pub(super) fn routes(&self) -> usize {
@@ -51,17 +53,8 @@ pub(super) struct Candidates {
     pub members: Vec<Vec<u32>>,
 }
 
-/// A region being gathered, in global indices.
-#[derive(Default)]
-struct Draft {
-    routes: Vec<u32>,
-    route_buckets: Vec<Vec<u32>>,
-    buckets: Vec<u32>,
-}
-
-/// Groups the stage's routes into regions: connected components of routes and buckets. `coords` are
-/// every prospect's (lat, lon).
-pub(super) fn split(candidates: &Candidates, coords: &[(f64, f64)]) -> Vec<Region> {
+/// Groups the stage's routes into regions: connected components of routes and buckets.
+pub(super) fn split(candidates: &Candidates) -> Vec<Region> {
     let Candidates { links, members } = candidates;
     let mut sets = DisjointSets::new(members.len());
     for Link { buckets, .. } in links {
@@ -71,7 +64,7 @@ pub(super) fn split(candidates: &Candidates, coords: &[(f64, f64)]) -> Vec<Regio
     }
     // Region numbers in order of first appearance; routes arrive in ascending order.
     let mut region_of_root = vec![u32::MAX; members.len()];
-    let mut regions: Vec<Draft> = Vec::new();
+    let mut regions: Vec<Region> = Vec::new();
     for Link { route, buckets } in links {
         let Some(&first) = buckets.first() else {
             continue;
@@ -85,45 +78,60 @@ pub(super) fn split(candidates: &Candidates, coords: &[(f64, f64)]) -> Vec<Regio
         region.routes.push(*route);
         region.route_buckets.push(buckets.clone());
     }
-    for b in 0..members.len() {
+    for (b, ps) in members.iter().enumerate() {
         let root = sets.find(b as u32) as usize;
         if region_of_root[root] != u32::MAX {
-            regions[region_of_root[root] as usize].buckets.push(b as u32);
+            let region = &mut regions[region_of_root[root] as usize];
+            region.buckets.push(b as u32);
+            region.prospects += ps.len();
         }
     }
     regions
-        .into_iter()
-        .map(|draft| {
-            let Draft {
-                routes,
-                mut route_buckets,
-                buckets,
-            } = draft;
-            let mut prospects: Vec<u32> = buckets
-                .iter()
-                .flat_map(|&b| members[b as usize].iter().copied())
-                .collect();
-            prospects.sort_unstable();
-            let local =
-                |global: u32| prospects.binary_search(&global).expect("prospect of the region") as u32;
-            let local_members: Vec<Vec<u32>> = buckets
-                .iter()
-                .map(|&b| members[b as usize].iter().map(|&p| local(p)).collect())
-                .collect();
-            for list in &mut route_buckets {
-                for b in list.iter_mut() {
-                    *b = buckets.binary_search(b).expect("bucket of the region") as u32;
-                }
+}
+
+/// A region in its own numbering, ready for the greedy pass.
+struct Local {
+    /// Global prospect indices, ascending: local prospect `i` is `prospects[i]`.
+    prospects: Vec<u32>,
+    points: Vec<GeoPoint>,
+    /// Each route's buckets, as local bucket indices.
+    route_buckets: Vec<Vec<u32>>,
+    buckets: Buckets,
+}
+
+impl Local {
+    /// Renumbers `region`'s prospects and buckets in their global order (which keeps the ties'
+    /// order), on the worker that runs it.
+    fn new(region: &mut Region, members: &[Vec<u32>], coords: &[(f64, f64)]) -> Self {
+        let mut prospects: Vec<u32> = region
+            .buckets
+            .iter()
+            .flat_map(|&b| members[b as usize].iter().copied())
+            .collect();
+        prospects.sort_unstable();
+        let local = |global: u32| prospects.binary_search(&global).expect("prospect of the region") as u32;
+        let local_members: Vec<Vec<u32>> = region
+            .buckets
+            .iter()
+            .map(|&b| members[b as usize].iter().map(|&p| local(p)).collect())
+            .collect();
+        let mut route_buckets = std::mem::take(&mut region.route_buckets);
+        for list in &mut route_buckets {
+            for b in list.iter_mut() {
+                *b = region.buckets.binary_search(b).expect("bucket of the region") as u32;
             }
-            let local_coords: Vec<(f64, f64)> = prospects.iter().map(|&p| coords[p as usize]).collect();
-            Region {
-                routes,
-                route_buckets,
-                buckets: Buckets::new(local_members, &local_coords),
-                prospects,
-            }
-        })
-        .collect()
+        }
+        let local_coords: Vec<(f64, f64)> = prospects.iter().map(|&p| coords[p as usize]).collect();
+        Self {
+            points: local_coords
+                .iter()
+                .map(|&(lat, lon)| GeoPoint::new(lat, lon))
+                .collect(),
+            buckets: Buckets::new(local_members, &local_coords),
+            route_buckets,
+            prospects,
+        }
+    }
 }
 
 /// Union-find over bucket indices, with path halving.
@@ -197,6 +205,20 @@ impl PartialOrd for Next {
     }
 }
 
+/// What every region of one stage reads.
+#[derive(Clone, Copy)]
+pub(super) struct StageInputs<'a> {
+    pub routes: &'a [ShortRoute],
+    /// What each route may still take when the stage starts.
+    pub need: &'a [usize],
+    pub candidates: &'a Candidates,
+    /// Every prospect's (lat, lon).
+    pub coords: &'a [(f64, f64)],
+    pub stage: Stage,
+    /// A candidate's greatest distance (the radius; unbounded for barangays).
+    pub limit_km: f64,
+}
+
 /// What one region's pass gave, in the order it gave them, with global indices.
 pub(super) struct Outcome {
     pub given: Vec<Assignment>,
@@ -206,15 +228,16 @@ pub(super) struct Outcome {
 /// The greedy pass of `stage` over one region: pairs with a distance in increasing (distance, route,
 /// prospect) order, then routes without a centroid in route order, their candidates by prospect.
 /// `limit_km` bounds a candidate's distance (the radius; unbounded for barangays).
-pub(super) fn run(
-    mut region: Region,
-    routes: &[ShortRoute],
-    need: &[usize],
-    points: &[GeoPoint],
-    stage: Stage,
-    limit_km: f64,
-) -> Outcome {
-    let local_points: Vec<GeoPoint> = region.prospects.iter().map(|&p| points[p as usize]).collect();
+pub(super) fn run(mut region: Region, stage: &StageInputs) -> Outcome {
+    let StageInputs {
+        routes,
+        need,
+        candidates,
+        coords,
+        stage,
+        limit_km,
+    } = *stage;
+    let mut local = Local::new(&mut region, &candidates.members, coords);
     let mut need: Vec<usize> = region.routes.iter().map(|&r| need[r as usize]).collect();
     let centres: Vec<Option<Centre>> = region
         .routes
@@ -225,21 +248,21 @@ pub(super) fn run(
                 .map(|(lat, lon)| Centre::new(lat, lon))
         })
         .collect();
-    let mut given = vec![false; region.prospects.len()];
+    let mut given = vec![false; local.prospects.len()];
     let mut out = Vec::new();
     let mut scratch = Scratch::default();
     let mut rebuilds = 0;
 
-    let open = |region: &Region, r: usize, need: usize, rebuilds: u32, scratch: &mut Scratch| {
+    let open = |local: &Local, r: usize, need: usize, rebuilds: u32, scratch: &mut Scratch| {
         let centre = centres[r]
             .as_ref()
             .expect("only routes with a centroid have a list");
-        let Nearest { list, truncated } = region.buckets.nearest(
-            &region.route_buckets[r],
+        let Nearest { list, truncated } = local.buckets.nearest(
+            &local.route_buckets[r],
             centre,
             limit_km,
             keep(need, rebuilds),
-            &local_points,
+            &local.points,
             scratch,
         );
         Cursor {
@@ -255,7 +278,7 @@ pub(super) fn run(
         if centres[r].is_none() || need[r] == 0 {
             continue;
         }
-        let cursor = open(&region, r, need[r], 0, &mut scratch);
+        let cursor = open(&local, r, need[r], 0, &mut scratch);
         if let Some(&(distance, prospect)) = cursor.list.first() {
             heap.push(Next {
                 distance,
@@ -276,11 +299,11 @@ pub(super) fn run(
         let r = route as usize;
         if !given[prospect as usize] {
             given[prospect as usize] = true;
-            region.buckets.remove(prospect);
+            local.buckets.remove(prospect);
             need[r] -= 1;
             out.push(Assignment {
                 route: region.routes[r] as usize,
-                prospect: region.prospects[prospect as usize] as usize,
+                prospect: local.prospects[prospect as usize] as usize,
                 stage,
                 distance_km: Some(distance),
             });
@@ -295,7 +318,7 @@ pub(super) fn run(
                     Some(&(_, p)) if given[p as usize] => cursor.pos += 1,
                     Some(&next) => break Some(next),
                     None if cursor.truncated => {
-                        *cursor = open(&region, r, need[r], cursor.rebuilds + 1, &mut scratch);
+                        *cursor = open(&local, r, need[r], cursor.rebuilds + 1, &mut scratch);
                         rebuilds += 1;
                     }
                     None => break None,
@@ -323,15 +346,15 @@ pub(super) fn run(
             continue;
         }
         ids.clear();
-        for &b in &region.route_buckets[r] {
-            ids.extend_from_slice(region.buckets.members(b));
+        for &b in &local.route_buckets[r] {
+            ids.extend_from_slice(local.buckets.members(b));
         }
         ids.sort_unstable();
         for &p in ids.iter().take(need[r]) {
-            region.buckets.remove(p);
+            local.buckets.remove(p);
             out.push(Assignment {
                 route: region.routes[r] as usize,
-                prospect: region.prospects[p as usize] as usize,
+                prospect: local.prospects[p as usize] as usize,
                 stage,
                 distance_km: None,
             });
