@@ -229,13 +229,7 @@ impl Buckets {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rng(seed: &mut u64) -> f64 {
-        *seed ^= *seed << 13;
-        *seed ^= *seed >> 7;
-        *seed ^= *seed << 17;
-        (*seed >> 11) as f64 / (1u64 << 53) as f64
-    }
+    use crate::plan::topup::tests::rng;
 
     #[test]
     fn box_bound_never_exceeds_a_distance_to_a_point_of_the_box() {

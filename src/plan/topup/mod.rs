@@ -372,7 +372,8 @@ mod tests {
             .collect()
     }
 
-    fn rng(seed: &mut u64) -> f64 {
+    /// A xorshift generator: the same instances on every platform, no dependency.
+    pub(super) fn rng(seed: &mut u64) -> f64 {
         *seed ^= *seed << 13;
         *seed ^= *seed >> 7;
         *seed ^= *seed << 17;
