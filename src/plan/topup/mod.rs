@@ -176,34 +176,28 @@ fn radius_candidates(
             members: Vec::new(),
         };
     }
-    // A cell spans `cell_km` of latitude and at least `cell_km` of longitude at the highest latitude
-    // present, so a point within the radius is at most `reach` cells away in either direction (the
-    // 2% covers the haversine's shortfall against the flat arc, under 0.2% at these spans).
-    let cell_km = radius_km / 3.0;
     let widest_lat = active
         .iter()
         .map(|&(_, (lat, _))| lat.abs())
         .chain(free.iter().map(|&p| prospects[p as usize].lat.abs()))
         .fold(0.0, f64::max)
         .min(89.0);
-    let km_per_deg = crate::plan::tsp::EARTH_RADIUS_KM.to_radians();
-    let cell_lat = cell_km / km_per_deg;
-    let cell_lon = cell_km / (km_per_deg * widest_lat.to_radians().cos());
-    let key = |lat: f64, lon: f64| ((lat / cell_lat).floor() as i64, (lon / cell_lon).floor() as i64);
-    let reach = (radius_km * 1.02 / cell_km).ceil() as i64 + 1;
-
-    let mut cell_of: HashMap<(i64, i64), u32> = HashMap::new();
-    let mut members: Vec<Vec<u32>> = Vec::new();
-    for &p in &free {
-        let q = &prospects[p as usize];
-        let next = members.len() as u32;
-        let b = *cell_of.entry(key(q.lat, q.lon)).or_insert(next);
-        if b == next {
-            members.push(Vec::new());
+    // Cells a third of the radius wide, or finer where prospects are dense: a route's list is built
+    // from whole cells, so a cell should hold a few dozen prospects, not the thousand or more of a
+    // dense metropolis. No finer than a twelfth of the radius, which bounds a route's cells.
+    let mut grid = Grid::new(prospects, &free, radius_km / 3.0, widest_lat);
+    for divisions in [6.0, 12.0] {
+        if free.len() <= CELL_PROSPECTS * grid.members.len() {
+            break;
         }
-        members[b as usize].push(p);
+        grid = Grid::new(prospects, &free, radius_km / divisions, widest_lat);
     }
-    let bounds: Vec<Bounds> = members
+    // A point within the radius is at most `reach` cells away in either direction (the 2% covers the
+    // haversine's shortfall against the flat arc, under 0.2% at these spans).
+    let reach = (radius_km * 1.02 / grid.cell_km).ceil() as i64 + 1;
+
+    let bounds: Vec<Bounds> = grid
+        .members
         .iter()
         .map(|ps| {
             Bounds::of(
@@ -216,11 +210,11 @@ fn radius_candidates(
         .into_iter()
         .filter_map(|(r, (lat, lon))| {
             let centre = Centre::new(lat, lon);
-            let (row, col) = key(lat, lon);
+            let (row, col) = grid.key(lat, lon);
             let mut buckets = Vec::new();
             for dr in -reach..=reach {
                 for dc in -reach..=reach {
-                    if let Some(&b) = cell_of.get(&(row + dr, col + dc))
+                    if let Some(&b) = grid.cell_of.get(&(row + dr, col + dc))
                         && bounds[b as usize].min_km(&centre) <= radius_km
                     {
                         buckets.push(b);
@@ -231,7 +225,53 @@ fn radius_candidates(
             (!buckets.is_empty()).then_some(Link { route: r, buckets })
         })
         .collect();
-    Candidates { links, members }
+    Candidates {
+        links,
+        members: grid.members,
+    }
+}
+
+/// How many prospects a grid cell of the radius stage should hold at most, on average.
+const CELL_PROSPECTS: usize = 64;
+
+/// The free prospects by grid cell. A cell spans `cell_km` of latitude and at least `cell_km` of
+/// longitude at the highest latitude present.
+struct Grid {
+    cell_km: f64,
+    cell_lat: f64,
+    cell_lon: f64,
+    cell_of: HashMap<(i64, i64), u32>,
+    members: Vec<Vec<u32>>,
+}
+
+impl Grid {
+    fn new(prospects: &[Prospect], free: &[u32], cell_km: f64, widest_lat: f64) -> Self {
+        let km_per_deg = crate::plan::tsp::EARTH_RADIUS_KM.to_radians();
+        let mut grid = Grid {
+            cell_km,
+            cell_lat: cell_km / km_per_deg,
+            cell_lon: cell_km / (km_per_deg * widest_lat.to_radians().cos()),
+            cell_of: HashMap::new(),
+            members: Vec::new(),
+        };
+        for &p in free {
+            let q = &prospects[p as usize];
+            let next = grid.members.len() as u32;
+            let b = *grid.cell_of.entry(grid.key(q.lat, q.lon)).or_insert(next);
+            if b == next {
+                grid.members.push(Vec::new());
+            }
+            grid.members[b as usize].push(p);
+        }
+        grid
+    }
+
+    fn key(&self, lat: f64, lon: f64) -> (i64, i64) {
+        (
+            (lat / self.cell_lat).floor() as i64,
+            (lon / self.cell_lon).floor() as i64,
+        )
+    }
 }
 
 impl State {
@@ -513,6 +553,33 @@ mod tests {
             radius_given > 1000,
             "the radius stage gave only {radius_given} prospects"
         );
+    }
+
+    /// Prospects so dense that the radius stage's grid is refined below a third of the radius, with
+    /// routes short enough that they reach past their barangays.
+    #[test]
+    fn dense_prospects_on_a_refined_grid_match_the_literal_definition() {
+        let mut seed = 0x8CB92BA72F3D8DD7u64;
+        for round in 0..6 {
+            let prospects: Vec<Prospect> = (0..6000)
+                .map(|_| Prospect {
+                    lat: 14.5 + rng(&mut seed) * 0.02,
+                    lon: 121.0 + rng(&mut seed) * 0.02,
+                    barangay: (rng(&mut seed) < 0.05).then(|| (rng(&mut seed) * 4.0) as u32),
+                })
+                .collect();
+            let routes: Vec<ShortRoute> = (0..60)
+                .map(|_| ShortRoute {
+                    centroid: Some((14.51 + rng(&mut seed) * 0.01, 121.01 + rng(&mut seed) * 0.01)),
+                    need: 10 + (rng(&mut seed) * 40.0) as usize,
+                    barangays: vec![(rng(&mut seed) * 4.0) as u32],
+                })
+                .collect();
+            let radius = 0.8 + rng(&mut seed);
+            let want = reference(&routes, &prospects, radius);
+            assert!(want.iter().filter(|a| a.2 == Stage::Radius).count() > 500);
+            assert_eq!(allocated(&routes, &prospects, radius, 2), want, "round {round}");
+        }
     }
 
     #[test]
