@@ -399,6 +399,18 @@ mod tests {
         out
     }
 
+    /// `n` prospects uniform over a square of `span` degrees from (14.5, 121.0), each in one of `codes`
+    /// barangays with probability `coded`.
+    fn in_square(seed: &mut u64, n: usize, span: f64, coded: f64, codes: u32) -> Vec<Prospect> {
+        (0..n)
+            .map(|_| Prospect {
+                lat: 14.5 + rng(seed) * span,
+                lon: 121.0 + rng(seed) * span,
+                barangay: (rng(seed) < coded).then(|| (rng(seed) * f64::from(codes)) as u32),
+            })
+            .collect()
+    }
+
     /// What `allocate` gives, in its order.
     fn allocated(
         routes: &[ShortRoute],
@@ -426,13 +438,7 @@ mod tests {
         for round in 0..60 {
             let n_routes = 1 + (rng(&mut seed) * 12.0) as usize;
             let n_prospects = (rng(&mut seed) * 300.0) as usize;
-            let prospects: Vec<Prospect> = (0..n_prospects)
-                .map(|_| Prospect {
-                    lat: 14.5 + rng(&mut seed) * 0.2,
-                    lon: 121.0 + rng(&mut seed) * 0.2,
-                    barangay: (rng(&mut seed) < 0.9).then(|| (rng(&mut seed) * 8.0) as u32),
-                })
-                .collect();
+            let prospects = in_square(&mut seed, n_prospects, 0.2, 0.9, 8);
             let routes: Vec<ShortRoute> = (0..n_routes)
                 .map(|_| ShortRoute {
                     centroid: (rng(&mut seed) < 0.85)
@@ -456,13 +462,7 @@ mod tests {
     fn crowded_routes_rebuild_their_lists_and_match_the_literal_definition() {
         let mut seed = 0x2545F4914F6CDD1Du64;
         for round in 0..20 {
-            let prospects: Vec<Prospect> = (0..400)
-                .map(|_| Prospect {
-                    lat: 14.5 + rng(&mut seed) * 0.05,
-                    lon: 121.0 + rng(&mut seed) * 0.05,
-                    barangay: Some((rng(&mut seed) * 3.0) as u32),
-                })
-                .collect();
+            let prospects = in_square(&mut seed, 400, 0.05, 1.0, 3);
             let routes: Vec<ShortRoute> = (0..40)
                 .map(|_| ShortRoute {
                     centroid: Some((14.52 + rng(&mut seed) * 0.01, 121.02 + rng(&mut seed) * 0.01)),
@@ -561,13 +561,7 @@ mod tests {
     fn dense_prospects_on_a_refined_grid_match_the_literal_definition() {
         let mut seed = 0x8CB92BA72F3D8DD7u64;
         for round in 0..6 {
-            let prospects: Vec<Prospect> = (0..6000)
-                .map(|_| Prospect {
-                    lat: 14.5 + rng(&mut seed) * 0.02,
-                    lon: 121.0 + rng(&mut seed) * 0.02,
-                    barangay: (rng(&mut seed) < 0.05).then(|| (rng(&mut seed) * 4.0) as u32),
-                })
-                .collect();
+            let prospects = in_square(&mut seed, 6000, 0.02, 0.05, 4);
             let routes: Vec<ShortRoute> = (0..60)
                 .map(|_| ShortRoute {
                     centroid: Some((14.51 + rng(&mut seed) * 0.01, 121.01 + rng(&mut seed) * 0.01)),
