@@ -130,18 +130,15 @@ pub(super) struct Buckets {
 }
 
 impl Buckets {
-    /// `members[b]` are the prospects of bucket `b`; `coords` are every prospect's (lat, lon).
-    pub(super) fn new(members: Vec<Vec<u32>>, coords: &[(f64, f64)]) -> Self {
-        let mut slot = vec![(u32::MAX, 0); coords.len()];
+    /// `members[b]` are the prospects of bucket `b` and `bounds[b]` their box, of `prospects`
+    /// prospects in all.
+    pub(super) fn new(members: Vec<Vec<u32>>, bounds: Vec<Bounds>, prospects: usize) -> Self {
+        let mut slot = vec![(u32::MAX, 0); prospects];
         for (b, ps) in members.iter().enumerate() {
             for (i, &p) in ps.iter().enumerate() {
                 slot[p as usize] = (b as u32, i as u32);
             }
         }
-        let bounds = members
-            .iter()
-            .map(|ps| Bounds::of(ps.iter().map(|&p| coords[p as usize])))
-            .collect();
         Self {
             members,
             bounds,
@@ -262,7 +259,11 @@ mod tests {
                 let band = ((lat - 14.5) / 0.1 * n_buckets as f64) as usize;
                 members[band.min(n_buckets - 1)].push(p as u32);
             }
-            let mut index = Buckets::new(members, &coords);
+            let bounds = members
+                .iter()
+                .map(|ps| Bounds::of(ps.iter().map(|&p| coords[p as usize])))
+                .collect();
+            let mut index = Buckets::new(members, bounds, n);
             let removed: Vec<u32> = (0..n as u32).filter(|_| rng(&mut seed) < 0.3).collect();
             for &p in &removed {
                 index.remove(p);

@@ -82,7 +82,6 @@ pub fn allocate(
     radius_km: f64,
     threads: usize,
 ) -> Vec<Assignment> {
-    let coords: Vec<(f64, f64)> = prospects.iter().map(|q| (q.lat, q.lon)).collect();
     let mut state = State {
         need: routes.iter().map(|r| r.need).collect(),
         given: vec![false; prospects.len()],
@@ -92,7 +91,7 @@ pub fn allocate(
     state.run_stage(
         routes,
         &barangays,
-        &coords,
+        prospects,
         Stage::Barangay,
         f64::INFINITY,
         threads,
@@ -100,7 +99,7 @@ pub fn allocate(
 
     if radius_km > 0.0 && radius_km.is_finite() {
         let nearby = radius_candidates(routes, prospects, &state.need, &state.given, radius_km);
-        state.run_stage(routes, &nearby, &coords, Stage::Radius, radius_km, threads);
+        state.run_stage(routes, &nearby, prospects, Stage::Radius, radius_km, threads);
     }
     state.out
 }
@@ -149,11 +148,28 @@ fn barangay_candidates(routes: &[ShortRoute], prospects: &[Prospect], need: &[us
             })
         })
         .collect();
-    Candidates { links, members }
+    Candidates {
+        links,
+        bounds: boxes(&members, prospects),
+        members,
+    }
 }
 
-/// Stage 2's buckets are grid cells of the prospects still free, a third of the radius wide: each
-/// short route with a centroid and the cells that may hold a prospect within the radius.
+/// Each bucket's box, for both the candidates' lower bounds and every region's index.
+fn boxes(members: &[Vec<u32>], prospects: &[Prospect]) -> Vec<Bounds> {
+    members
+        .iter()
+        .map(|ps| {
+            Bounds::of(
+                ps.iter()
+                    .map(|&p| (prospects[p as usize].lat, prospects[p as usize].lon)),
+            )
+        })
+        .collect()
+}
+
+/// Stage 2's buckets are grid cells of the prospects still free (see [`Grid`]): each short route with
+/// a centroid and the cells that may hold a prospect within the radius.
 fn radius_candidates(
     routes: &[ShortRoute],
     prospects: &[Prospect],
@@ -174,6 +190,7 @@ fn radius_candidates(
         return Candidates {
             links: Vec::new(),
             members: Vec::new(),
+            bounds: Vec::new(),
         };
     }
     let widest_lat = active
@@ -196,16 +213,7 @@ fn radius_candidates(
     // haversine's shortfall against the flat arc, under 0.2% at these spans).
     let reach = (radius_km * 1.02 / grid.cell_km).ceil() as i64 + 1;
 
-    let bounds: Vec<Bounds> = grid
-        .members
-        .iter()
-        .map(|ps| {
-            Bounds::of(
-                ps.iter()
-                    .map(|&p| (prospects[p as usize].lat, prospects[p as usize].lon)),
-            )
-        })
-        .collect();
+    let bounds = boxes(&grid.members, prospects);
     let links = active
         .into_iter()
         .filter_map(|(r, (lat, lon))| {
@@ -228,6 +236,7 @@ fn radius_candidates(
     Candidates {
         links,
         members: grid.members,
+        bounds,
     }
 }
 
@@ -282,7 +291,7 @@ impl State {
         &mut self,
         routes: &[ShortRoute],
         candidates: &Candidates,
-        coords: &[(f64, f64)],
+        prospects: &[Prospect],
         stage: Stage,
         limit_km: f64,
         threads: usize,
@@ -299,7 +308,7 @@ impl State {
             routes,
             need: &self.need,
             candidates,
-            coords,
+            prospects,
             stage,
             limit_km,
         };

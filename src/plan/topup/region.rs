@@ -12,8 +12,8 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::collections::binary_heap::PeekMut;
 
-use super::index::{Buckets, Centre, Nearest, Scratch};
-use super::{Assignment, ShortRoute, Stage};
+use super::index::{Bounds, Buckets, Centre, Nearest, Scratch};
+use super::{Assignment, Prospect, ShortRoute, Stage};
 use crate::plan::tsp::GeoPoint;
 
 /// Routes that can compete, and the buckets of every prospect they can take (global indices).
@@ -46,16 +46,17 @@ pub(super) struct Link {
     pub buckets: Vec<u32>,
 }
 
-/// One stage's candidates: each short route's buckets, and each bucket's prospects.
+/// One stage's candidates: each short route's buckets, and each bucket's prospects and their box.
 pub(super) struct Candidates {
     /// In ascending route order.
     pub links: Vec<Link>,
     pub members: Vec<Vec<u32>>,
+    pub bounds: Vec<Bounds>,
 }
 
 /// Groups the stage's routes into regions: connected components of routes and buckets.
 pub(super) fn split(candidates: &Candidates) -> Vec<Region> {
-    let Candidates { links, members } = candidates;
+    let Candidates { links, members, .. } = candidates;
     let mut sets = DisjointSets::new(members.len());
     for Link { buckets, .. } in links {
         for pair in buckets.windows(2) {
@@ -102,7 +103,8 @@ struct Local {
 impl Local {
     /// Renumbers `region`'s prospects and buckets in their global order (which keeps the ties'
     /// order), on the worker that runs it.
-    fn new(region: &mut Region, members: &[Vec<u32>], coords: &[(f64, f64)]) -> Self {
+    fn new(region: &mut Region, candidates: &Candidates, all: &[Prospect]) -> Self {
+        let members = &candidates.members;
         let mut prospects: Vec<u32> = region
             .buckets
             .iter()
@@ -121,13 +123,17 @@ impl Local {
                 *b = region.buckets.binary_search(b).expect("bucket of the region") as u32;
             }
         }
-        let local_coords: Vec<(f64, f64)> = prospects.iter().map(|&p| coords[p as usize]).collect();
+        let bounds = region
+            .buckets
+            .iter()
+            .map(|&b| candidates.bounds[b as usize])
+            .collect();
         Self {
-            points: local_coords
+            points: prospects
                 .iter()
-                .map(|&(lat, lon)| GeoPoint::new(lat, lon))
+                .map(|&p| GeoPoint::new(all[p as usize].lat, all[p as usize].lon))
                 .collect(),
-            buckets: Buckets::new(local_members, &local_coords),
+            buckets: Buckets::new(local_members, bounds, prospects.len()),
             route_buckets,
             prospects,
         }
@@ -212,8 +218,7 @@ pub(super) struct StageInputs<'a> {
     /// What each route may still take when the stage starts.
     pub need: &'a [usize],
     pub candidates: &'a Candidates,
-    /// Every prospect's (lat, lon).
-    pub coords: &'a [(f64, f64)],
+    pub prospects: &'a [Prospect],
     pub stage: Stage,
     /// A candidate's greatest distance (the radius; unbounded for barangays).
     pub limit_km: f64,
@@ -233,11 +238,11 @@ pub(super) fn run(mut region: Region, stage: &StageInputs) -> Outcome {
         routes,
         need,
         candidates,
-        coords,
+        prospects,
         stage,
         limit_km,
     } = *stage;
-    let mut local = Local::new(&mut region, &candidates.members, coords);
+    let mut local = Local::new(&mut region, candidates, prospects);
     let mut need: Vec<usize> = region.routes.iter().map(|&r| need[r as usize]).collect();
     let centres: Vec<Option<Centre>> = region
         .routes
