@@ -5,6 +5,7 @@ mod connection;
 mod state;
 mod worker;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -77,6 +78,9 @@ pub struct Stats {
     /// Statements executed (a batch of three statements counts three, a failing one included; a
     /// bulk load counts one).
     pub statements: u64,
+    /// Per table (lowercase name): statements that read it whole, by SQLite's plan (a scan, or an
+    /// automatic index built over it). On a heap, SQL Server reads it whole for the same statements.
+    pub full_scans: BTreeMap<String, u64>,
 }
 
 /// A running server; stops when dropped.

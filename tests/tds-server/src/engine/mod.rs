@@ -7,6 +7,7 @@ mod ddl;
 mod dml;
 mod error;
 mod infer;
+mod scans;
 mod sqlite;
 mod sqltype;
 mod translate;
@@ -66,6 +67,8 @@ pub struct Session {
     depth: u32,
     /// What `DB_NAME()` and INFORMATION_SCHEMA's TABLE_CATALOG say: the file's stem.
     database: String,
+    /// Tables read whole, see [`Session::take_full_scans`].
+    scans: scans::ScanLog,
 }
 
 impl Engine {
@@ -84,6 +87,7 @@ impl Engine {
             conn,
             depth: 0,
             database,
+            scans: scans::ScanLog::default(),
         })
     }
 }
@@ -113,6 +117,13 @@ impl Session {
             }
         }
         (outcomes, None)
+    }
+
+    /// The tables that statements run since the last call read whole (SQLite's plan scans them or
+    /// builds an automatic index over them): one entry per statement and table, lowercase T-SQL
+    /// names. What makes a write's cost grow with the table's size.
+    pub fn take_full_scans(&mut self) -> Vec<String> {
+        self.scans.take()
     }
 
     /// The columns of `table` (as `SELECT TOP 0 * FROM table` reports them), for bulk load.
@@ -147,6 +158,7 @@ impl Session {
     }
 
     fn run(&mut self, stmt: Statement, params: &[Param], out: &mut Vec<Outcome>) -> Result<(), SqlError> {
+        self.scans.begin_statement(&stmt);
         let done = |rows: Option<u64>| Outcome::Done { rows };
         let outcome = match stmt {
             Statement::Query(q) => match into_target(&q) {
@@ -268,6 +280,7 @@ impl Session {
         let items = scope.select_list(q);
         let mut q = q.clone();
         let sql = self.rewrite(&scope, &mut q)?;
+        self.scans.explain(&self.conn, &sql, params);
         let mut stmt = self.conn.prepare(&sql).map_err(error::from_sqlite)?;
         bind(&mut stmt, params)?;
         let decls: Vec<(String, Option<SqlType>)> = stmt
@@ -343,6 +356,7 @@ impl Session {
 
     /// Runs one SQLite statement with `params`; the number of rows it changed.
     fn exec(&self, sql: &str, params: &[Param]) -> Result<u64, SqlError> {
+        self.scans.explain(&self.conn, sql, params);
         let mut stmt = self.conn.prepare(sql).map_err(error::from_sqlite)?;
         bind(&mut stmt, params)?;
         let changed = stmt.raw_execute().map_err(error::from_sqlite)?;

@@ -228,9 +228,19 @@ impl Connection {
             Some(FaultAction::Error { number, message }) => self.fault_error(worker, number, message).await?,
             other => {
                 self.arm(other).await;
-                let (outcomes, error) = worker.run(move |session| session.execute(&text, &params)).await?;
+                let (outcomes, error, scans) = worker
+                    .run(move |session| {
+                        let (outcomes, error) = session.execute(&text, &params);
+                        (outcomes, error, session.take_full_scans())
+                    })
+                    .await?;
                 let executed = outcomes.len() as u64 + error.is_some() as u64;
-                self.shared.update(|stats| stats.statements += executed);
+                self.shared.update(|stats| {
+                    stats.statements += executed;
+                    for table in scans {
+                        *stats.full_scans.entry(table).or_default() += 1;
+                    }
+                });
                 (outcomes, error)
             }
         };
