@@ -1,20 +1,24 @@
-//! The SQL Server sink: a DataFusion `DataSink` that writes the result table back one partition (one
-//! distributor) at a time, several partitions at once on separate pooled connections.
+//! The SQL Server sink: a DataFusion `DataSink` that writes the result table back in a few large
+//! write units (consecutive distributors of about equal rows, one per connection), staged
+//! concurrently on separate pooled connections.
 //!
-//! Per partition, whatever the mode, the statements are a fixed handful and the rows travel by the
-//! TDS bulk-load protocol, so the statement count grows with partitions, never with rows:
-//! - `in-place` (what the old system did): bulk-load the partition into a session temporary table,
-//!   then in one transaction `UPDATE … FROM … JOIN` the `StopNo`/`custype` of existing rows (only
-//!   where they differ) and `INSERT … WHERE NOT EXISTS` the added prospects. Not MERGE, which
-//!   T-SQL-compatible engines other than SQL Server often lack.
-//! - `table NAME`: bulk-load every partition into a staging table, each in its own transaction, then
+//! Per unit, whatever the mode, the statements are a fixed handful and the rows travel by the TDS
+//! bulk-load protocol. Units are about as many as connections, so neither the statement count nor
+//! the number of statements that read the whole target grows with rows or distributors: on a plan
+//! table without an index the write reads it a fixed number of times, not once per distributor.
+//! - `in-place` (what the old system did): bulk-load the unit into a session temporary table,
+//!   then, one unit at a time and in one transaction under the table's exclusive lock,
+//!   `UPDATE … FROM … JOIN` the `StopNo`/`custype` of existing rows (only where they differ) and
+//!   `INSERT … WHERE NOT EXISTS` the added prospects. Not MERGE, which T-SQL-compatible engines
+//!   other than SQL Server often lack.
+//! - `table NAME`: bulk-load every unit into a staging table, each in its own transaction, then
 //!   swap it in for NAME (drop and `sp_rename` in one transaction): readers see the old table or the
 //!   new one, never half of it.
 //!
-//! A partition that fails with a transient error (deadlock, lost connection, timeout) is rolled back
-//! and retried with exponential backoff; the others go on. Failed partitions are reported and the run
-//! exits 2; running again completes the job, and what was written correctly is left as it is (the
-//! update touches only differing rows, the insert only missing keys).
+//! A unit that fails with a transient error (deadlock, lost connection, timeout) is rolled back and
+//! retried with exponential backoff; the others go on. Failed units' distributors are reported and
+//! the run exits 2; running again completes the job, and what was written correctly is left as it
+//! is (the update touches only differing rows, the insert only missing keys).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -224,44 +228,50 @@ impl MssqlSink {
         Ok(())
     }
 
-    /// Writes one partition, retrying transient failures.
-    async fn write_partition(
+    /// Writes one unit, retrying transient failures; an in-place unit applies only in its turn.
+    async fn write_unit(
         &self,
         target: &str,
         columns: &[SqlColumn],
-        part: Partition,
-    ) -> Result<PartitionResult> {
+        unit: &Unit,
+        turns: &Turns,
+    ) -> Result<UnitResult> {
         let mut attempt = 0;
-        loop {
+        let result = loop {
             let result = match &self.options.mode {
-                WriteMode::InPlace => self.apply_in_place(target, columns, &part).await,
-                WriteMode::Table(_) => self.append(target, columns, &part).await,
+                WriteMode::InPlace => self.apply_in_place(target, columns, unit, turns).await,
+                WriteMode::Table(_) => self.append(target, columns, unit, attempt).await,
             };
             match result {
-                Ok(counts) => return Ok(counts),
+                Ok(counts) => break counts,
                 Err(e) if attempt < self.options.retries && e.transient => {
                     let wait = self.options.backoff * 2u32.saturating_pow(attempt);
-                    warn!(partition = %part.label, attempt = attempt + 1, error = %e.message, "transient failure, retrying in {wait:?}");
+                    warn!(unit = %unit.label, attempt = attempt + 1, error = %e.message, "transient failure, retrying in {wait:?}");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
                 Err(e) => {
-                    return Ok(PartitionResult {
+                    break UnitResult {
                         error: Some(e.message),
                         ..Default::default()
-                    });
+                    };
                 }
             }
-        }
+        };
+        // Whatever happened, the next unit may apply now.
+        turns.done(unit.index);
+        Ok(result)
     }
 
-    /// `in-place`: stage, then update and insert in one transaction.
+    /// `in-place`: stage the unit in a session temporary table (concurrently with other units), then,
+    /// in the unit's turn, update and insert in one transaction holding the table's exclusive lock.
     async fn apply_in_place(
         &self,
         target: &str,
         columns: &[SqlColumn],
-        part: &Partition,
-    ) -> Result<PartitionResult, Failure> {
+        unit: &Unit,
+        turns: &Turns,
+    ) -> Result<UnitResult, Failure> {
         let mut conn = self.db.get().await.map_err(Failure::other)?;
         let decls: Vec<String> = columns
             .iter()
@@ -282,15 +292,92 @@ impl MssqlSink {
                 c
             })
             .collect();
-        bulk_load(&mut conn, STAGE, &stage, part).await?;
-        let t = qualified(&self.db, target);
-        let key_match = |a: &str, b: &str| {
-            ROW_KEY
-                .iter()
-                .map(|k| format!("{a}.{0} = {b}.{0}", quote_ident(&column_name(columns, k))))
-                .collect::<Vec<_>>()
-                .join(" AND ")
+        bulk_load(&mut conn, STAGE, &stage, unit).await?;
+        let distributor = quote_ident(&column_name(columns, "DistributorID"));
+        // The unit's first and last distributor in the server's collation, which may order them
+        // differently from Rust: they bound the target rows each statement looks at.
+        let (lo, hi) = stage_bounds(&mut conn, &distributor).await?;
+        let statements = InPlaceStatements::new(&qualified(&self.db, target), columns);
+        turns.wait(unit.index).await;
+        conn.batch("BEGIN TRAN").await.map_err(Failure::from)?;
+        let applied = async {
+            let updated = execute_with(&mut conn, &statements.update, &lo, &hi).await?;
+            let inserted = execute_with(&mut conn, &statements.insert, &lo, &hi).await?;
+            conn.batch(&format!("COMMIT; DROP TABLE {STAGE}")).await?;
+            Ok::<_, TdsError>((updated, inserted))
+        }
+        .await;
+        match applied {
+            Ok((updated, inserted)) => Ok(UnitResult {
+                updated,
+                inserted,
+                error: None,
+            }),
+            Err(e) => {
+                rollback(&mut conn).await;
+                Err(Failure::from(e))
+            }
+        }
+    }
+
+    /// `table`: bulk-load the unit into the staging table in its own transaction. A retry first
+    /// deletes whatever an earlier attempt left of the unit (a commit whose answer was lost), so it
+    /// never doubles rows; a first attempt has nothing to delete in the new table.
+    async fn append(
+        &self,
+        target: &str,
+        columns: &[SqlColumn],
+        unit: &Unit,
+        attempt: u32,
+    ) -> Result<UnitResult, Failure> {
+        let mut conn = self.db.get().await.map_err(Failure::other)?;
+        conn.batch("BEGIN TRAN").await.map_err(Failure::from)?;
+        let table = qualified(&self.db, target);
+        let distributor = quote_ident(&column_name(columns, "DistributorID"));
+        let cleared = if attempt == 0 {
+            Ok(())
+        } else {
+            clear_unit(&mut conn, &table, &distributor, unit).await
         };
+        let loaded = match cleared {
+            Ok(()) => bulk_load(&mut conn, &table, columns, unit).await,
+            Err(e) => Err(Failure::from(e)),
+        };
+        let committed = match loaded {
+            Ok(n) => conn.batch("COMMIT").await.map(|_| n).map_err(Failure::from),
+            Err(e) => Err(e),
+        };
+        match committed {
+            Ok(n) => Ok(UnitResult {
+                inserted: n,
+                ..Default::default()
+            }),
+            Err(e) => {
+                rollback(&mut conn).await;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The two statements of an in-place unit. Each reads the target once; `@P1`/`@P2` (the unit's
+/// first and last distributor) let an index on `DistributorID` narrow that read. The UPDATE takes
+/// the table's exclusive lock (`TABLOCKX`): an update of this many rows would escalate to it on
+/// SQL Server anyway, and taking it first means two writers queue instead of deadlocking.
+struct InPlaceStatements {
+    update: String,
+    insert: String,
+}
+
+impl InPlaceStatements {
+    fn new(table: &str, columns: &[SqlColumn]) -> Self {
+        let key_match = ROW_KEY
+            .iter()
+            .map(|k| format!("t.{0} = s.{0}", quote_ident(&column_name(columns, k))))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let distributor = quote_ident(&column_name(columns, "DistributorID"));
+        let in_unit = format!("t.{distributor} >= @P1 AND t.{distributor} <= @P2");
         let differs = [STOP_NO, CUSTYPE]
             .iter()
             .map(|c| {
@@ -305,84 +392,62 @@ impl MssqlSink {
         let custype = quote_ident(&column_name(columns, CUSTYPE));
         let all: Vec<String> = columns.iter().map(|c| quote_ident(&c.name)).collect();
         let all_s: Vec<String> = all.iter().map(|c| format!("s.{c}")).collect();
-        let update = format!(
-            "UPDATE t SET t.{stop_no} = s.{stop_no}, t.{custype} = s.{custype} FROM {t} AS t \
-             INNER JOIN {STAGE} AS s ON {} WHERE {differs}",
-            key_match("t", "s")
-        );
-        let insert = format!(
-            "INSERT INTO {t} ({}) SELECT {} FROM {STAGE} AS s WHERE NOT EXISTS (SELECT 1 FROM {t} AS t WHERE {})",
-            all.join(", "),
-            all_s.join(", "),
-            key_match("t", "s")
-        );
-        conn.batch("BEGIN TRAN").await.map_err(Failure::from)?;
-        let applied = async {
-            let updated = execute(&mut conn, &update).await?;
-            let inserted = execute(&mut conn, &insert).await?;
-            conn.batch(&format!("COMMIT; DROP TABLE {STAGE}")).await?;
-            Ok::<_, TdsError>((updated, inserted))
-        }
-        .await;
-        match applied {
-            Ok((updated, inserted)) => Ok(PartitionResult {
-                rows: part.rows,
-                updated,
-                inserted,
-                error: None,
-            }),
-            Err(e) => {
-                rollback(&mut conn).await;
-                Err(Failure::from(e))
-            }
+        Self {
+            update: format!(
+                "UPDATE t SET t.{stop_no} = s.{stop_no}, t.{custype} = s.{custype} \
+                 FROM {table} AS t WITH (TABLOCKX) INNER JOIN {STAGE} AS s ON {key_match} \
+                 WHERE {in_unit} AND ({differs})"
+            ),
+            insert: format!(
+                "INSERT INTO {table} ({}) SELECT {} FROM {STAGE} AS s \
+                 WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {in_unit} AND {key_match})",
+                all.join(", "),
+                all_s.join(", "),
+            ),
         }
     }
+}
 
-    /// `table`: bulk-load the partition into the staging table in its own transaction, after
-    /// deleting whatever an earlier attempt left of it (a commit whose answer was lost), so a retry
-    /// never doubles rows.
-    async fn append(
-        &self,
-        target: &str,
-        columns: &[SqlColumn],
-        part: &Partition,
-    ) -> Result<PartitionResult, Failure> {
-        let mut conn = self.db.get().await.map_err(Failure::other)?;
-        conn.batch("BEGIN TRAN").await.map_err(Failure::from)?;
-        let table = qualified(&self.db, target);
-        let distributor = quote_ident(&column_name(columns, "DistributorID"));
-        let cleared = match &part.key {
-            Some(key) => {
-                let sql = format!("DELETE FROM {table} WHERE {distributor} = @P1");
-                let health = conn.health();
-                let result = conn.client.execute(sql, &[&key.as_str()]).await;
-                health.note(result).map(|_| ())
-            }
-            None => {
-                let sql = format!("DELETE FROM {table} WHERE {distributor} IS NULL");
-                execute(&mut conn, &sql).await.map(|_| ())
-            }
-        };
-        let loaded = match cleared {
-            Ok(()) => bulk_load(&mut conn, &table, columns, part).await,
-            Err(e) => Err(Failure::from(e)),
-        };
-        let committed = match loaded {
-            Ok(n) => conn.batch("COMMIT").await.map(|_| n).map_err(Failure::from),
-            Err(e) => Err(e),
-        };
-        match committed {
-            Ok(n) => Ok(PartitionResult {
-                rows: part.rows,
-                inserted: n,
-                ..Default::default()
-            }),
-            Err(e) => {
-                rollback(&mut conn).await;
-                Err(e)
-            }
-        }
+/// The lowest and highest `DistributorID` of the stage, in the server's collation.
+async fn stage_bounds(conn: &mut Conn, distributor: &str) -> Result<(String, String), Failure> {
+    let sql = format!("SELECT MIN({distributor}), MAX({distributor}) FROM {STAGE}");
+    let health = conn.health();
+    let result = async {
+        let row = conn.client.simple_query(sql).await?.into_row().await?;
+        Ok::<_, TdsError>(row.map(|r| {
+            let text = |i: usize| r.get::<&str, _>(i).map(str::to_string);
+            (text(0), text(1))
+        }))
     }
+    .await;
+    match health.note(result).map_err(Failure::from)? {
+        Some((Some(lo), Some(hi))) => Ok((lo, hi)),
+        _ => Err(Failure {
+            message: "the staged unit has no DistributorID".into(),
+            transient: false,
+        }),
+    }
+}
+
+/// Deletes the unit's rows from `table`: its distributors, a thousand parameters at a time (SQL
+/// Server takes at most 2,100), or the rows without one.
+async fn clear_unit(conn: &mut Conn, table: &str, distributor: &str, unit: &Unit) -> Result<(), TdsError> {
+    if unit.keys.iter().any(Option::is_none) {
+        execute(conn, &format!("DELETE FROM {table} WHERE {distributor} IS NULL")).await?;
+    }
+    let keys: Vec<&str> = unit.keys.iter().flatten().map(String::as_str).collect();
+    for chunk in keys.chunks(1000) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("@P{i}")).collect();
+        let sql = format!(
+            "DELETE FROM {table} WHERE {distributor} IN ({})",
+            marks.join(", ")
+        );
+        let params: Vec<&dyn tiberius::ToSql> = chunk.iter().map(|k| k as &dyn tiberius::ToSql).collect();
+        let health = conn.health();
+        let result = conn.client.execute(sql, &params).await;
+        health.note(result)?;
+    }
+    Ok(())
 }
 
 /// One distributor's rows.
@@ -391,18 +456,52 @@ struct Partition {
     /// The partition's `DistributorID`.
     key: Option<String>,
     batch: RecordBatch,
-    /// Rows of the result this partition accounts for (in-place: also the unchanged ones not staged).
-    rows: u64,
+}
+
+/// A write unit: consecutive distributors staged and applied together. Units are few (about one
+/// per connection), so the statements that read the whole target do not grow with distributors.
+struct Unit {
+    /// Position in the apply order.
+    index: usize,
+    label: String,
+    /// The distributors' `DistributorID`s and row counts, for the outcome.
+    keys: Vec<Option<String>>,
+    partitions: Vec<(String, u64)>,
+    batch: RecordBatch,
     /// Values cut to fit, already reported.
     policy: WidthPolicy,
 }
 
 #[derive(Debug, Default)]
-struct PartitionResult {
-    rows: u64,
+struct UnitResult {
     updated: u64,
     inserted: u64,
     error: Option<String>,
+}
+
+/// Lets in-place units apply one at a time, in unit order, while they stage concurrently.
+struct Turns {
+    /// Units finished, written or failed.
+    done: tokio::sync::watch::Sender<Vec<bool>>,
+}
+
+impl Turns {
+    fn new(units: usize) -> Self {
+        Self {
+            done: tokio::sync::watch::Sender::new(vec![false; units]),
+        }
+    }
+
+    /// Waits until every unit before `index` is finished.
+    async fn wait(&self, index: usize) {
+        let mut rx = self.done.subscribe();
+        // The sender lives as long as `self`: waiting cannot fail.
+        let _ = rx.wait_for(|done| done[..index].iter().all(|d| *d)).await;
+    }
+
+    fn done(&self, index: usize) {
+        self.done.send_modify(|done| done[index] = true);
+    }
 }
 
 /// A failed attempt: the message (never holding the password) and whether to retry.
@@ -447,19 +546,21 @@ async fn execute(conn: &mut Conn, sql: &str) -> Result<u64, TdsError> {
     health.note(result).map(|r| r.total())
 }
 
+/// Runs one statement with the unit's bounds as `@P1`, `@P2`; the rows it affected.
+async fn execute_with(conn: &mut Conn, sql: &str, lo: &str, hi: &str) -> Result<u64, TdsError> {
+    let health = conn.health();
+    let result = conn.client.execute(sql, &[&lo, &hi]).await;
+    health.note(result).map(|r| r.total())
+}
+
 /// Rolls back whatever is open; errors are ignored (there may be no transaction, or no connection).
 async fn rollback(conn: &mut Conn) {
     let _ = conn.batch("ROLLBACK").await;
 }
 
-/// Bulk-loads a partition's rows into `table`.
-async fn bulk_load(
-    conn: &mut Conn,
-    table: &str,
-    columns: &[SqlColumn],
-    part: &Partition,
-) -> Result<u64, Failure> {
-    let (rows, _) = encode_batch(&part.batch, columns, part.policy).map_err(|e| Failure {
+/// Bulk-loads a unit's rows into `table`.
+async fn bulk_load(conn: &mut Conn, table: &str, columns: &[SqlColumn], unit: &Unit) -> Result<u64, Failure> {
+    let (rows, _) = encode_batch(&unit.batch, columns, unit.policy).map_err(|e| Failure {
         message: e,
         transient: false,
     })?;
@@ -499,22 +600,22 @@ impl DataSink for MssqlSink {
         let (target, columns) = self.prepare().await?;
         let batches: Vec<RecordBatch> = data.try_collect().await?;
         let mut partitions = split_by_distributor(&self.schema, &batches)?;
+        drop(batches);
         let in_place = self.options.mode == WriteMode::InPlace;
         let mut unstaged = 0u64;
         if in_place {
             // Rows without a full key are not routed and stay as they are in the table (rule 1).
-            for part in partitions.values_mut() {
+            for part in &mut partitions {
                 let keyed = filter_record_batch(&part.batch, &full_key_mask(&part.batch)?)?;
                 unstaged += (part.batch.num_rows() - keyed.num_rows()) as u64;
-                part.rows = keyed.num_rows() as u64;
                 part.batch = keyed;
             }
-            partitions.retain(|_, p| p.batch.num_rows() > 0);
+            partitions.retain(|p| p.batch.num_rows() > 0);
         }
 
         // Rule 8: report (or, strict, refuse) values longer than their column before writing any.
         let mut truncations = Vec::new();
-        for part in partitions.values() {
+        for part in &partitions {
             let cut = check_widths(&part.batch, &columns).map_err(DataFusionError::Plan)?;
             truncations.extend(
                 cut.into_iter()
@@ -537,13 +638,15 @@ impl DataSink for MssqlSink {
             warn!(table = %target, "value truncated to fit: {t}");
         }
 
-        let results: Vec<(String, Result<PartitionResult>)> = futures::stream::iter(partitions.into_values())
-            .map(|part| {
-                let columns = &columns;
-                let target = &target;
+        let units = into_units(&self.schema, partitions, self.options.concurrency.max(1))?;
+        info!(table = %target, units = units.len(), "writing");
+        let turns = Turns::new(units.len());
+        let results: Vec<(Unit, Result<UnitResult>)> = futures::stream::iter(units)
+            .map(|unit| {
+                let (columns, target, turns) = (&columns, &target, &turns);
                 async move {
-                    let label = part.label.clone();
-                    (label, self.write_partition(target, columns, part).await)
+                    let result = self.write_unit(target, columns, &unit, turns).await;
+                    (unit, result)
                 }
             })
             .buffer_unordered(self.options.concurrency.max(1))
@@ -558,22 +661,28 @@ impl DataSink for MssqlSink {
             ..Default::default()
         };
         let mut written = unstaged;
-        for (label, result) in results {
+        for (unit, result) in results {
             let result = result?;
-            let failed = result.error.is_some();
             if let Some(e) = &result.error {
-                warn!(partition = %label, error = %e, "partition failed");
+                warn!(unit = %unit.label, error = %e, "write unit failed");
             } else {
-                written += result.rows;
+                written += unit.batch.num_rows() as u64;
             }
             outcome.updated += result.updated;
             outcome.inserted += result.inserted;
-            outcome.partitions.push(PartitionOutcome {
-                partition: label,
-                status: if failed { "failed" } else { "written" }.into(),
-                rows: result.rows,
-                error: result.error,
-            });
+            for (label, rows) in unit.partitions {
+                outcome.partitions.push(PartitionOutcome {
+                    partition: label,
+                    status: if result.error.is_some() {
+                        "failed"
+                    } else {
+                        "written"
+                    }
+                    .into(),
+                    rows,
+                    error: result.error.clone(),
+                });
+            }
         }
         outcome.partitions.sort_by(|a, b| a.partition.cmp(&b.partition));
         let all_written = outcome.failed().is_empty();
@@ -599,11 +708,9 @@ fn full_key_mask(batch: &RecordBatch) -> Result<BooleanArray> {
     Ok(mask.unwrap_or_else(|| BooleanArray::from(vec![true; batch.num_rows()])))
 }
 
-/// Groups the result by `DistributorID` (it arrives sorted by it, so each group is a few runs).
-fn split_by_distributor(
-    schema: &SchemaRef,
-    batches: &[RecordBatch],
-) -> Result<BTreeMap<Option<String>, Partition>> {
+/// Groups the result by `DistributorID`, NULL first (it arrives sorted by it, so each group is a
+/// few runs).
+fn split_by_distributor(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<Partition>> {
     let index = schema.index_of("DistributorID")?;
     let mut pieces: BTreeMap<Option<String>, Vec<RecordBatch>> = BTreeMap::new();
     for batch in batches {
@@ -636,21 +743,61 @@ fn split_by_distributor(
     pieces
         .into_iter()
         .map(|(key, parts)| {
-            let batch = concat_batches(schema, &parts)?;
             let label = match &key {
                 Some(k) => format!("DistributorID={k}"),
                 None => "DistributorID=NULL".to_string(),
             };
-            Ok((
-                key.clone(),
-                Partition {
-                    label,
-                    key,
-                    rows: batch.num_rows() as u64,
-                    batch,
-                    policy: WidthPolicy::Truncate,
-                },
-            ))
+            Ok(Partition {
+                label,
+                key,
+                batch: concat_batches(schema, &parts)?,
+            })
+        })
+        .collect()
+}
+
+/// Groups consecutive distributors into at most `count` units of about equal rows; rows without a
+/// distributor form a unit of their own.
+fn into_units(schema: &SchemaRef, partitions: Vec<Partition>, count: usize) -> Result<Vec<Unit>> {
+    let total: usize = partitions.iter().map(|p| p.batch.num_rows()).sum();
+    let mut groups: Vec<Vec<Partition>> = Vec::new();
+    let mut current: Vec<Partition> = Vec::new();
+    let (mut rows, mut closed_rows) = (0usize, 0usize);
+    for part in partitions {
+        let null = part.key.is_none();
+        rows += part.batch.num_rows();
+        current.push(part);
+        // Close the unit once it reaches its share of what the closed units left.
+        let share = (total - closed_rows).div_ceil(count.saturating_sub(groups.len()).max(1));
+        if null || rows - closed_rows >= share {
+            groups.push(std::mem::take(&mut current));
+            closed_rows = rows;
+        }
+    }
+    if !current.is_empty() {
+        groups.push(current);
+    }
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(index, parts)| {
+            let first = parts.first().map(|p| p.label.clone()).unwrap_or_default();
+            let label = match parts.len() {
+                1 => first,
+                n => format!("{first} and {} more", n - 1),
+            };
+            let batches: Vec<&RecordBatch> = parts.iter().map(|p| &p.batch).collect();
+            Ok(Unit {
+                index,
+                label,
+                keys: parts.iter().map(|p| p.key.clone()).collect(),
+                partitions: parts
+                    .iter()
+                    .map(|p| (p.label.clone(), p.batch.num_rows() as u64))
+                    .collect(),
+                batch: concat_batches(schema, batches)?,
+                policy: WidthPolicy::Truncate,
+            })
         })
         .collect()
 }
