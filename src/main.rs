@@ -712,7 +712,7 @@ async fn dispatch(
                 distributor_ids: args.input.distributor_ids.clone(),
                 limit_routes: args.input.limit_routes,
             };
-            run::register_sources(&ctx, source.as_ref(), &filters, false).await?;
+            run::register_sources(&ctx, source.as_ref(), &filters, None).await?;
             plan::register(&ctx, &options, false, |_, _| {}).await?;
             let df = ctx.table(args.view.as_str()).await?;
             let explained = df.explain(false, args.analyze)?.collect().await?;

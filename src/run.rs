@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use datafusion::catalog::{MemTable, TableProvider};
 use datafusion::common::TableReference;
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::datasource::sink::DataSink;
@@ -28,6 +27,7 @@ use crate::source::Source;
 use crate::source::file::FileSource;
 use crate::source::location::Location;
 use crate::source::mssql::MssqlSource;
+use crate::source::spill::ReadOnce;
 use crate::summary::{self, Filters, Phase, RunSummary, SinkSummary, Truncations};
 
 /// Name of the summary file written next to the output table.
@@ -166,34 +166,33 @@ pub fn session(concurrency: usize) -> SessionContext {
 }
 
 /// Opens every input table of `source` (failing on the first missing table or column) and registers
-/// them on `ctx`, the plan table restricted by `filters`. A batch run passes `read_once` (its source
-/// permitting) to read each table once into memory; the analysts' catalog stays lazy and streams.
+/// them on `ctx`, the plan table restricted by `filters`. A batch run passes `read_once` to read each
+/// table of a live database once into temporary files (see [`ReadOnce`]); the analysts' catalog
+/// stays lazy and streams.
 pub async fn register_sources(
     ctx: &SessionContext,
     source: &dyn Source,
     filters: &Filters,
-    read_once: bool,
+    read_once: Option<&ReadOnce>,
 ) -> Result<()> {
     let mut providers = Vec::new();
     for table in schema::INPUT_TABLES {
         providers.push((table, source.table(table).await?));
     }
-    let cache = read_once && source.cache_reads();
+    let cache = read_once.filter(|_| source.cache_reads());
     for (table, provider) in providers {
-        let provider = if cache && table != ROUTE_PLAN {
-            read_into_memory(ctx, provider).await?
-        } else {
-            provider
+        let provider = match cache {
+            Some(once) if table != ROUTE_PLAN => once.spill(ctx, table, provider).await?,
+            _ => provider,
         };
         if table != ROUTE_PLAN {
             ctx.register_table(TableReference::bare(table), provider)?;
             continue;
         }
         if filters.distributor_ids.is_empty() && filters.limit_routes.is_none() {
-            let provider = if cache {
-                read_into_memory(ctx, provider).await?
-            } else {
-                provider
+            let provider = match cache {
+                Some(once) => once.spill(ctx, table, provider).await?,
+                None => provider,
             };
             ctx.register_table(TableReference::bare(table), provider)?;
             continue;
@@ -229,25 +228,13 @@ pub async fn register_sources(
             plan = plan.join_on(first, JoinType::LeftSemi, on)?;
         }
         let view = plan.into_view();
-        let view = if cache {
-            read_into_memory(ctx, view).await?
-        } else {
-            view
+        let view = match cache {
+            Some(once) => once.spill(ctx, table, view).await?,
+            None => view,
         };
         ctx.register_table(TableReference::bare(table), view)?;
     }
     Ok(())
-}
-
-/// Reads a table once into memory (partitions kept), so that every later scan, the summary and the
-/// snapshot see the same rows, and an in-place write cannot feed back into what the run read.
-async fn read_into_memory(
-    ctx: &SessionContext,
-    provider: Arc<dyn TableProvider>,
-) -> Result<Arc<dyn TableProvider>> {
-    let schema = provider.schema();
-    let partitions = ctx.read_table(provider)?.collect_partitioned().await?;
-    Ok(Arc::new(MemTable::try_new(schema, partitions)?))
 }
 
 fn json_error(e: serde_json::Error) -> DataFusionError {
@@ -316,7 +303,8 @@ async fn run_with_id(config: &RunConfig, run_id: String) -> Result<RunSummary> {
         (Some(_), Some(dir)) => Some(SnapshotDir::new(Location::resolve(&ctx, dir)?).run(&run_id)?),
         _ => None,
     };
-    register_sources(&ctx, source.as_ref(), &filters, true).await?;
+    let read_once = ReadOnce::new()?;
+    register_sources(&ctx, source.as_ref(), &filters, Some(&read_once)).await?;
     phases.push(Phase {
         name: "open".into(),
         seconds: elapsed(mark),

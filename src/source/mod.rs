@@ -7,6 +7,7 @@ pub mod canonical;
 pub mod file;
 pub mod location;
 pub mod mssql;
+pub mod spill;
 
 use std::sync::Arc;
 
@@ -21,8 +22,8 @@ pub trait Source: Send + Sync + std::fmt::Debug {
     fn describe(&self) -> String;
     /// Opens `table`, checking it exists and has the contract's columns.
     async fn table(&self, table: &str) -> Result<Arc<dyn TableProvider>>;
-    /// Whether a batch run should read each table once into memory: a live database may change
-    /// between scans (and an in-place write changes the plan table itself), files do not.
+    /// Whether a batch run should read each table once (into temporary files): a live database may
+    /// change between scans (and an in-place write changes the plan table itself), files do not.
     fn cache_reads(&self) -> bool {
         false
     }

@@ -43,7 +43,7 @@ pub async fn catalog(config: &CatalogConfig) -> Result<SessionContext> {
     config.plan.validate()?;
     let ctx = run::session(config.concurrency);
     let source = run::open_source(&ctx, &config.input, &config.mssql, config.concurrency)?;
-    run::register_sources(&ctx, source.as_ref(), &config.filters, false).await?;
+    run::register_sources(&ctx, source.as_ref(), &config.filters, None).await?;
     plan::register(&ctx, &config.plan, false, |_, _| {}).await?;
     if let Some((dir, run_id)) = &config.snapshot {
         let dir = SnapshotDir::new(Location::resolve(&ctx, dir)?);
