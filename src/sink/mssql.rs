@@ -35,7 +35,7 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType};
 use futures::{StreamExt, TryStreamExt};
 use tiberius::error::Error as TdsError;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::mssql::catalog::{self, qualified, validate_table_name};
 use crate::mssql::conn::{Conn, Mssql, is_transient};
@@ -210,11 +210,12 @@ impl MssqlSink {
         Ok(())
     }
 
-    /// Swaps the staging table in for NAME in one transaction.
+    /// Swaps the staging table in for NAME in one transaction. `@objtype` is named: SQL Server
+    /// defaults it, Babelfish requires it.
     async fn swap(&self, name: &str) -> Result<()> {
         let staging = format!("{name}{STAGING_SUFFIX}");
         let sql = format!(
-            "BEGIN TRAN; DROP TABLE IF EXISTS {}; EXEC sp_rename @P1, @P2; COMMIT",
+            "BEGIN TRAN; DROP TABLE IF EXISTS {}; EXEC sp_rename @P1, @P2, 'OBJECT'; COMMIT",
             qualified(&self.db, name)
         );
         let old = format!("{}.{staging}", self.db.schema());
@@ -292,7 +293,9 @@ impl MssqlSink {
                 c
             })
             .collect();
+        let started = std::time::Instant::now();
         bulk_load(&mut conn, STAGE, &stage, unit).await?;
+        debug!(unit = %unit.label, rows = unit.rows(), seconds = started.elapsed().as_secs_f64(), "unit staged");
         let distributor = quote_ident(&column_name(columns, "DistributorID"));
         // The unit's first and last distributor in the server's collation, which may order them
         // differently from Rust: they bound the target rows each statement looks at.
@@ -301,9 +304,13 @@ impl MssqlSink {
         turns.wait(unit.index).await;
         conn.batch("BEGIN TRAN").await.map_err(Failure::from)?;
         let applied = async {
+            let started = std::time::Instant::now();
             let updated = execute_with(&mut conn, &statements.update, &lo, &hi).await?;
+            let update_s = started.elapsed().as_secs_f64();
             let inserted = execute_with(&mut conn, &statements.insert, &lo, &hi).await?;
+            let insert_s = started.elapsed().as_secs_f64() - update_s;
             conn.batch(&format!("COMMIT; DROP TABLE {STAGE}")).await?;
+            debug!(unit = %unit.label, updated, update_s, inserted, insert_s, "unit applied");
             Ok::<_, TdsError>((updated, inserted))
         }
         .await;
@@ -467,9 +474,16 @@ struct Unit {
     /// The distributors' `DistributorID`s and row counts, for the outcome.
     keys: Vec<Option<String>>,
     partitions: Vec<(String, u64)>,
-    batch: RecordBatch,
+    /// The distributors' rows (not concatenated: that would copy the whole result once more).
+    batches: Vec<RecordBatch>,
     /// Values cut to fit, already reported.
     policy: WidthPolicy,
+}
+
+impl Unit {
+    fn rows(&self) -> u64 {
+        self.batches.iter().map(|b| b.num_rows() as u64).sum()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -558,29 +572,32 @@ async fn rollback(conn: &mut Conn) {
     let _ = conn.batch("ROLLBACK").await;
 }
 
-/// Bulk-loads a unit's rows into `table`.
+/// Rows encoded for the wire at a time: a unit holds hundreds of thousands of rows, and encoded rows
+/// (one owned value per cell) take several times their Arrow size.
+const ENCODE_ROWS: usize = 4096;
+
+/// Bulk-loads a unit's rows into `table`, encoding them a slice at a time.
 async fn bulk_load(conn: &mut Conn, table: &str, columns: &[SqlColumn], unit: &Unit) -> Result<u64, Failure> {
-    let (rows, _) = encode_batch(&unit.batch, columns, unit.policy).map_err(|e| Failure {
-        message: e,
-        transient: false,
-    })?;
     let health = conn.health();
     let request = conn.client.bulk_insert(table).await;
     let mut request = match health.note(request) {
         Ok(r) => r,
         Err(e) => return Err(Failure::from(e)),
     };
-    let mut sent = Ok(());
-    for row in rows {
-        sent = request.send(row).await;
-        if sent.is_err() {
-            break;
+    for batch in &unit.batches {
+        for start in (0..batch.num_rows()).step_by(ENCODE_ROWS) {
+            let slice = batch.slice(start, ENCODE_ROWS.min(batch.num_rows() - start));
+            let (rows, _) = encode_batch(&slice, columns, unit.policy).map_err(|e| Failure {
+                message: e,
+                transient: false,
+            })?;
+            for row in rows {
+                let sent = request.send(row).await;
+                health.note(sent).map_err(Failure::from)?;
+            }
         }
     }
-    let result = match sent {
-        Ok(()) => request.finalize().await.map(|r| r.total()),
-        Err(e) => Err(e),
-    };
+    let result = request.finalize().await.map(|r| r.total());
     health.note(result).map_err(Failure::from)
 }
 
@@ -638,7 +655,7 @@ impl DataSink for MssqlSink {
             warn!(table = %target, "value truncated to fit: {t}");
         }
 
-        let units = into_units(&self.schema, partitions, self.options.concurrency.max(1))?;
+        let units = into_units(partitions, self.options.concurrency.max(1));
         info!(table = %target, units = units.len(), "writing");
         let turns = Turns::new(units.len());
         let results: Vec<(Unit, Result<UnitResult>)> = futures::stream::iter(units)
@@ -666,7 +683,7 @@ impl DataSink for MssqlSink {
             if let Some(e) = &result.error {
                 warn!(unit = %unit.label, error = %e, "write unit failed");
             } else {
-                written += unit.batch.num_rows() as u64;
+                written += unit.rows();
             }
             outcome.updated += result.updated;
             outcome.inserted += result.inserted;
@@ -758,7 +775,7 @@ fn split_by_distributor(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<V
 
 /// Groups consecutive distributors into at most `count` units of about equal rows; rows without a
 /// distributor form a unit of their own.
-fn into_units(schema: &SchemaRef, partitions: Vec<Partition>, count: usize) -> Result<Vec<Unit>> {
+fn into_units(partitions: Vec<Partition>, count: usize) -> Vec<Unit> {
     let total: usize = partitions.iter().map(|p| p.batch.num_rows()).sum();
     let mut groups: Vec<Vec<Partition>> = Vec::new();
     let mut current: Vec<Partition> = Vec::new();
@@ -786,8 +803,7 @@ fn into_units(schema: &SchemaRef, partitions: Vec<Partition>, count: usize) -> R
                 1 => first,
                 n => format!("{first} and {} more", n - 1),
             };
-            let batches: Vec<&RecordBatch> = parts.iter().map(|p| &p.batch).collect();
-            Ok(Unit {
+            Unit {
                 index,
                 label,
                 keys: parts.iter().map(|p| p.key.clone()).collect(),
@@ -795,9 +811,9 @@ fn into_units(schema: &SchemaRef, partitions: Vec<Partition>, count: usize) -> R
                     .iter()
                     .map(|p| (p.label.clone(), p.batch.num_rows() as u64))
                     .collect(),
-                batch: concat_batches(schema, batches)?,
+                batches: parts.into_iter().map(|p| p.batch).collect(),
                 policy: WidthPolicy::Truncate,
-            })
+            }
         })
         .collect()
 }
