@@ -228,7 +228,13 @@ impl Connection {
             Some(FaultAction::Error { number, message }) => self.fault_error(worker, number, message).await?,
             other => {
                 self.arm(other).await;
-                let (outcomes, error) = worker.run(move |session| session.execute(&text, &params)).await?;
+                let shuffle = self.shared.shuffle();
+                let (outcomes, error) = worker
+                    .run(move |session| {
+                        session.shuffle = shuffle;
+                        session.execute(&text, &params)
+                    })
+                    .await?;
                 let executed = outcomes.len() as u64 + error.is_some() as u64;
                 self.shared.update(|stats| stats.statements += executed);
                 (outcomes, error)
