@@ -4,8 +4,13 @@
 //! - Only the projected columns are selected, and filters on plain columns (the distributor and date
 //!   filters, and analysts' `WHERE`s) become `sp_executesql` parameters, never SQL text.
 //! - The plan table is read in several partitions, each a range of `DistributorID` on its own pooled
-//!   connection, so reading is not one serial stream. Within a partition rows keep the server's order;
-//!   the ordinal column is `partition << 40 | row`, unique and ordered within every route.
+//!   connection, so reading is not one serial stream. The ordinal column is `partition << 40 | row`,
+//!   unique and ordered within every route.
+//! - Every read has an `ORDER BY` (contract rule 9): SQL Server guarantees no order without one, and
+//!   "the first row wins" rules go by the ordinal. The order is the primary key's, else the
+//!   clustered index's, else that of the contract columns (see [`catalog::fallback_columns`] and
+//!   [`catalog::ReadOrder`]). A partition is a `DistributorID` range, so within a route the order is
+//!   the same however the plan is partitioned.
 
 use std::fmt;
 use std::sync::Arc;
@@ -31,7 +36,7 @@ use tiberius::{ColumnData, ToSql};
 
 use super::Source;
 use super::canonical::{ColumnSource, TableLayout};
-use crate::mssql::catalog::{self, qualified};
+use crate::mssql::catalog::{self, ReadOrder, qualified};
 use crate::mssql::conn::Mssql;
 use crate::mssql::types::{BatchBuilder, SqlColumn, quote_ident};
 use crate::schema::ROUTE_PLAN;
@@ -86,6 +91,8 @@ pub struct MssqlTable {
     /// The stored columns routeflow reads, in table order (the layout's stored schema).
     columns: Arc<Vec<SqlColumn>>,
     layout: Arc<TableLayout>,
+    /// The order rows are read in (rule 9).
+    order: ReadOrder,
     batch_rows: usize,
     partitions: usize,
 }
@@ -103,6 +110,16 @@ impl MssqlTable {
             ))
         })?;
         let contract = crate::schema::columns(table).unwrap_or_default();
+        let contract_names: Vec<&str> = contract.iter().map(|c| c.name).collect();
+        // The plan is written back whole: every orderable column of it breaks ties (see
+        // `catalog::fallback_columns`); the other tables are read only in their contract columns.
+        let fallback = catalog::fallback_columns(&all, &contract_names, table == ROUTE_PLAN);
+        let order = ReadOrder::new(catalog::index_key(&db, table).await?, &fallback);
+        tracing::debug!(
+            "SQL Server table {table}: read order {:?}:{}",
+            order.source,
+            order.order_by()
+        );
         let mut columns = Vec::new();
         let mut fields = Vec::new();
         for c in all {
@@ -128,9 +145,16 @@ impl MssqlTable {
             table: table.to_string(),
             columns: Arc::new(columns),
             layout: Arc::new(layout),
+            order,
             batch_rows,
             partitions,
         })
+    }
+
+    /// The order rows are read in: the primary key, else the clustered index, else the contract
+    /// columns (contract rule 9).
+    pub fn read_order(&self) -> &ReadOrder {
+        &self.order
     }
 
     /// The stored column a canonical column reads without a cast, when a filter on it can run on
@@ -448,8 +472,14 @@ impl TableProvider for MssqlTable {
                         Some(format!("{0} >= @P{1} AND {0} <= @P{2}", quote_ident(c), n - 1, n))
                     }
                 };
+                // Without a stored column (a count) the order means nothing and costs a sort.
+                let order_by = if stored_idx.is_empty() {
+                    String::new()
+                } else {
+                    self.order.order_by()
+                };
                 let sql = format!(
-                    "SELECT {select} FROM {}{}",
+                    "SELECT {select} FROM {}{}{order_by}",
                     qualified(&self.db, &self.table),
                     filter.where_clause(extra.as_deref())
                 );

@@ -184,6 +184,17 @@ impl Drop for ServerHandle {
     }
 }
 
+/// Row order, as a fault: SQL Server returns rows in whatever order its plan produces them unless
+/// the statement has an `ORDER BY`.
+impl ServerHandle {
+    /// While on, every SELECT returns its rows in a random order, as a heap scan or a parallel plan
+    /// may: a statement without `ORDER BY` in any order, one with an `ORDER BY` sorted by it but with
+    /// the rows it ties on (equal under the columns' collations) shuffled among themselves.
+    pub fn shuffle_rows(&self, on: bool) {
+        self.shared.set_shuffle(on)
+    }
+}
+
 /// A connection-string value, quoted when it holds characters the format gives a meaning to.
 fn ado_value(value: &str) -> String {
     if value.contains([';', '=', '\'', '"', '{']) || value.trim() != value {

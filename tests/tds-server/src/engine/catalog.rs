@@ -1,7 +1,9 @@
 //! Table names and columns. A T-SQL name (`dbo.x`, `[dbo].[x]`, `#x`) maps to a SQLite table: `#temp`
 //! tables live in the session's own TEMP schema, everything else in the shared file; schema prefixes
 //! are dropped (all tables are `dbo`). The declared types in SQLite's schema are the catalog (see
-//! `sqltype`); INFORMATION_SCHEMA is materialised from it into per-session temp tables on demand.
+//! `sqltype`); INFORMATION_SCHEMA and the `sys.indexes`, `sys.index_columns` and `sys.columns` catalog
+//! views are materialised from it into per-session temp tables on demand. Object ids are SQLite's
+//! schema row ids (what `OBJECT_ID` returns).
 
 use rusqlite::Connection;
 use sqlparser::ast::{ObjectName, ObjectNamePart};
@@ -28,6 +30,21 @@ pub const IDENTITY_DECL: &str = "INTEGER";
 /// The INFORMATION_SCHEMA views and the temp tables that hold them.
 const INFO_COLUMNS: &str = "__information_schema_columns";
 const INFO_TABLES: &str = "__information_schema_tables";
+const SYS_INDEXES: &str = "__sys_indexes";
+const SYS_INDEX_COLUMNS: &str = "__sys_index_columns";
+const SYS_COLUMNS: &str = "__sys_columns";
+/// The catalog tables, by the view name after `INFORMATION_SCHEMA.` or `sys.`.
+const CATALOG: [(&str, &str, &str); 5] = [
+    ("information_schema", "columns", INFO_COLUMNS),
+    ("information_schema", "tables", INFO_TABLES),
+    ("sys", "indexes", SYS_INDEXES),
+    ("sys", "index_columns", SYS_INDEX_COLUMNS),
+    ("sys", "columns", SYS_COLUMNS),
+];
+
+/// The end of the SQLite name of an index created `CLUSTERED` (SQLite has no such thing; the name
+/// keeps it for `sys.indexes`).
+pub const CLUSTERED_SUFFIX: &str = " (clustered)";
 
 impl Table {
     pub fn new(name: &str) -> Self {
@@ -48,20 +65,14 @@ impl Table {
             })
             .collect();
         if let [.., schema, view] = parts.as_slice()
-            && schema.eq_ignore_ascii_case("information_schema")
+            && let Some((_, _, table)) = CATALOG
+                .iter()
+                .find(|(s, v, _)| schema.eq_ignore_ascii_case(s) && view.eq_ignore_ascii_case(v))
         {
-            if view.eq_ignore_ascii_case("columns") {
-                return Self {
-                    name: INFO_COLUMNS.into(),
-                    temp: true,
-                };
-            }
-            if view.eq_ignore_ascii_case("tables") {
-                return Self {
-                    name: INFO_TABLES.into(),
-                    temp: true,
-                };
-            }
+            return Self {
+                name: (*table).into(),
+                temp: true,
+            };
         }
         Self::new(parts.last().copied().unwrap_or_default())
     }
@@ -86,7 +97,7 @@ impl Table {
     }
 
     pub fn is_info_schema(&self) -> bool {
-        self.temp && (self.name == INFO_COLUMNS || self.name == INFO_TABLES)
+        self.temp && CATALOG.iter().any(|(_, _, t)| self.name == *t)
     }
 
     fn schema(&self) -> &'static str {
@@ -189,27 +200,214 @@ pub fn create_info_schema(conn: &Connection) -> Result<(), SqlError> {
             defs.join(", ")
         )
     };
-    conn.execute_batch(&(create(INFO_COLUMNS, &columns) + &create(INFO_TABLES, &tables)))
-        .map_err(error::from_sqlite)
+    let (int, bit, tiny) = (SqlType::Int, SqlType::Bit, SqlType::TinyInt);
+    let name = SqlType::NVarChar(Some(128));
+    let indexes = [
+        ("object_id", int.clone()),
+        ("name", name.clone()),
+        ("index_id", int.clone()),
+        ("type", tiny),
+        ("type_desc", SqlType::NVarChar(Some(60))),
+        ("is_unique", bit.clone()),
+        ("is_primary_key", bit.clone()),
+        ("is_unique_constraint", bit.clone()),
+    ];
+    let index_columns = [
+        ("object_id", int.clone()),
+        ("index_id", int.clone()),
+        ("index_column_id", int.clone()),
+        ("column_id", int.clone()),
+        ("key_ordinal", SqlType::TinyInt),
+        ("is_descending_key", bit.clone()),
+        ("is_included_column", bit.clone()),
+    ];
+    let sys_columns = [
+        ("object_id", int.clone()),
+        ("name", name),
+        ("column_id", int),
+        ("is_nullable", bit.clone()),
+        ("is_identity", bit),
+    ];
+    conn.execute_batch(
+        &[
+            create(INFO_COLUMNS, &columns),
+            create(INFO_TABLES, &tables),
+            create(SYS_INDEXES, &indexes),
+            create(SYS_INDEX_COLUMNS, &index_columns),
+            create(SYS_COLUMNS, &sys_columns),
+        ]
+        .concat(),
+    )
+    .map_err(error::from_sqlite)
 }
 
-/// Fills this session's INFORMATION_SCHEMA tables from the shared schema.
-pub fn refresh_info_schema(conn: &Connection, database: &str) -> Result<(), SqlError> {
-    let tables: Vec<String> = {
+/// Fills `sys.columns`, `sys.indexes` and `sys.index_columns` for one table (object `id`) as SQL
+/// Server describes it: the primary key from SQLite's table info, the other indexes from its index
+/// list (`UNIQUE` constraints and `CREATE INDEX`). Index 0 is the heap when there is no clustered
+/// index, 1 the clustered index: the one created `CLUSTERED`, else the primary key (SQL Server's
+/// default; `PRIMARY KEY NONCLUSTERED` is not told apart here). Key order of a primary key is
+/// always ascending here.
+fn refresh_sys(conn: &Connection, id: i64, table: &str) -> Result<(), SqlError> {
+    let sql = |s: &str| s.replace("{I}", SYS_INDEXES).replace("{C}", SYS_INDEX_COLUMNS);
+    let columns: Vec<(String, bool, i64, String)> = {
         let mut stmt = conn
-            .prepare("SELECT name FROM main.sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY name")
+            .prepare(r#"SELECT name, "notnull", pk, type FROM pragma_table_info(?1, 'main') ORDER BY cid"#)
             .map_err(error::from_sqlite)?;
-        stmt.query_map([], |r| r.get(0))
+        stmt.query_map([table], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .map_err(error::from_sqlite)?
             .collect::<Result<_, _>>()
             .map_err(error::from_sqlite)?
     };
-    conn.execute_batch(&format!(
-        "DELETE FROM temp.{}; DELETE FROM temp.{};",
-        quote(INFO_COLUMNS),
-        quote(INFO_TABLES)
-    ))
-    .map_err(error::from_sqlite)?;
+    let mut insert_column = conn
+        .prepare(&format!(
+            "INSERT INTO temp.{} VALUES (?1, ?2, ?3, ?4, ?5)",
+            quote(SYS_COLUMNS)
+        ))
+        .map_err(error::from_sqlite)?;
+    for (i, (name, not_null, pk, decl)) in columns.iter().enumerate() {
+        let identity = *pk > 0 && decl.as_str() == IDENTITY_DECL;
+        insert_column
+            .execute(rusqlite::params![
+                id,
+                name,
+                i as i64 + 1,
+                !not_null && !identity,
+                identity
+            ])
+            .map_err(error::from_sqlite)?;
+    }
+    // (SQLite index name, unique, origin): explicit indexes and UNIQUE constraints, by creation.
+    let indexes: Vec<(String, bool, String)> = {
+        let mut stmt = conn
+            .prepare("SELECT name, \"unique\", origin FROM pragma_index_list(?1, 'main') WHERE origin <> 'pk' ORDER BY seq DESC")
+            .map_err(error::from_sqlite)?;
+        stmt.query_map([table], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(error::from_sqlite)?
+            .collect::<Result<_, _>>()
+            .map_err(error::from_sqlite)?
+    };
+    let clustered = indexes.iter().any(|(n, ..)| n.ends_with(CLUSTERED_SUFFIX));
+    let mut pk: Vec<(i64, usize)> = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.2 > 0)
+        .map(|(i, c)| (c.2, i + 1))
+        .collect();
+    pk.sort_unstable();
+    let mut insert_index = conn
+        .prepare(&sql(
+            "INSERT INTO temp.\"{I}\" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        ))
+        .map_err(error::from_sqlite)?;
+    let mut insert_key = conn
+        .prepare(&sql(
+            "INSERT INTO temp.\"{C}\" VALUES (?1, ?2, ?3, ?4, ?3, ?5, 0)",
+        ))
+        .map_err(error::from_sqlite)?;
+    let kind = |clustered: bool| {
+        if clustered {
+            (1, "CLUSTERED")
+        } else {
+            (2, "NONCLUSTERED")
+        }
+    };
+    if !clustered && pk.is_empty() {
+        insert_index
+            .execute(rusqlite::params![
+                id,
+                None::<String>,
+                0,
+                0,
+                "HEAP",
+                false,
+                false,
+                false
+            ])
+            .map_err(error::from_sqlite)?;
+    }
+    let mut next = 2;
+    if !pk.is_empty() {
+        let index_id = if clustered { next } else { 1 };
+        next += i64::from(clustered);
+        let (ty, desc) = kind(!clustered);
+        let name = format!("PK__{table}");
+        insert_index
+            .execute(rusqlite::params![id, name, index_id, ty, desc, true, true, false])
+            .map_err(error::from_sqlite)?;
+        for (ordinal, (_, column_id)) in pk.iter().enumerate() {
+            insert_key
+                .execute(rusqlite::params![
+                    id,
+                    index_id,
+                    ordinal as i64 + 1,
+                    *column_id as i64,
+                    false
+                ])
+                .map_err(error::from_sqlite)?;
+        }
+    }
+    for (sqlite_name, unique, origin) in indexes {
+        let is_clustered = sqlite_name.ends_with(CLUSTERED_SUFFIX);
+        let index_id = if is_clustered {
+            1
+        } else {
+            next += 1;
+            next - 1
+        };
+        let (ty, desc) = kind(is_clustered);
+        let name = sqlite_name.strip_suffix(CLUSTERED_SUFFIX).unwrap_or(&sqlite_name);
+        let name = name.strip_prefix(&format!("{table}.")).unwrap_or(name);
+        insert_index
+            .execute(rusqlite::params![
+                id,
+                name,
+                index_id,
+                ty,
+                desc,
+                unique,
+                false,
+                origin == "u"
+            ])
+            .map_err(error::from_sqlite)?;
+        let mut stmt = conn
+            .prepare("SELECT cid, \"desc\" FROM pragma_index_xinfo(?1, 'main') WHERE key = 1 ORDER BY seqno")
+            .map_err(error::from_sqlite)?;
+        let keys: Vec<(i64, bool)> = stmt
+            .query_map([&sqlite_name], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(error::from_sqlite)?
+            .collect::<Result<_, _>>()
+            .map_err(error::from_sqlite)?;
+        for (ordinal, (cid, descending)) in keys.into_iter().enumerate() {
+            insert_key
+                .execute(rusqlite::params![
+                    id,
+                    index_id,
+                    ordinal as i64 + 1,
+                    cid + 1,
+                    descending
+                ])
+                .map_err(error::from_sqlite)?;
+        }
+    }
+    Ok(())
+}
+
+/// Fills this session's INFORMATION_SCHEMA tables from the shared schema.
+pub fn refresh_info_schema(conn: &Connection, database: &str) -> Result<(), SqlError> {
+    let tables: Vec<(i64, String)> = {
+        let mut stmt = conn
+            .prepare("SELECT rowid, name FROM main.sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY name")
+            .map_err(error::from_sqlite)?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(error::from_sqlite)?
+            .collect::<Result<_, _>>()
+            .map_err(error::from_sqlite)?
+    };
+    let clear: String = CATALOG
+        .iter()
+        .map(|(_, _, t)| format!("DELETE FROM temp.{};", quote(t)))
+        .collect();
+    conn.execute_batch(&clear).map_err(error::from_sqlite)?;
     let mut insert_table = conn
         .prepare(&format!(
             "INSERT INTO temp.{} VALUES (?1, 'dbo', ?2, 'BASE TABLE')",
@@ -222,7 +420,8 @@ pub fn refresh_info_schema(conn: &Connection, database: &str) -> Result<(), SqlE
             quote(INFO_COLUMNS)
         ))
         .map_err(error::from_sqlite)?;
-    for name in tables {
+    for (id, name) in tables {
+        refresh_sys(conn, id, &name)?;
         insert_table
             .execute((database, &name))
             .map_err(error::from_sqlite)?;

@@ -121,23 +121,66 @@ impl Session {
         let columns: Vec<String> = index
             .columns
             .iter()
-            .map(|c| quote(c.column.expr.to_string().trim_matches(['[', ']', '"'])))
+            .map(|c| {
+                let name = quote(c.column.expr.to_string().trim_matches(['[', ']', '"']));
+                if c.column.options.asc == Some(false) {
+                    format!("{name} DESC")
+                } else {
+                    name
+                }
+            })
             .collect();
         // SQL Server scopes index names to their table, SQLite to the schema.
         let name = index
             .name
             .as_ref()
             .map_or_else(|| columns.join("_"), |n| Table::from_object_name(n).name);
+        // `CLUSTERED` came through `strip_clustered` as a mark on the name; it stays in SQLite's name.
+        let (name, suffix) = match name.strip_prefix(CLUSTERED_MARK) {
+            Some(bare) => {
+                let existing = self.clustered_index(&table)?;
+                if let Some(existing) = existing {
+                    return Err(SqlError::new(
+                        1902,
+                        format!(
+                            "Cannot create more than one clustered index on table '{}'. Drop the existing clustered index '{existing}' before creating another.",
+                            table.name
+                        ),
+                    ));
+                }
+                (bare.to_string(), catalog::CLUSTERED_SUFFIX)
+            }
+            None => (name, ""),
+        };
         let schema = if table.temp { "temp." } else { "" };
         let unique = if index.unique { "UNIQUE " } else { "" };
         self.conn
             .execute_batch(&format!(
                 "CREATE {unique}INDEX {schema}{} ON {} ({})",
-                quote(&format!("{}.{name}", table.name)),
+                quote(&format!("{}.{name}{suffix}", table.name)),
                 quote(&table.name),
                 columns.join(", ")
             ))
             .map_err(error::from_sqlite)
+    }
+
+    /// The name of `table`'s index created `CLUSTERED`, if any.
+    fn clustered_index(&self, table: &Table) -> Result<Option<String>, SqlError> {
+        let schema = if table.temp { "temp" } else { "main" };
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name FROM pragma_index_list(?1, ?2)")
+            .map_err(error::from_sqlite)?;
+        let names: Vec<String> = stmt
+            .query_map((&table.name, schema), |r| r.get(0))
+            .map_err(error::from_sqlite)?
+            .collect::<Result<_, _>>()
+            .map_err(error::from_sqlite)?;
+        let prefix = format!("{}.", table.name);
+        Ok(names.into_iter().find_map(|n| {
+            n.strip_suffix(catalog::CLUSTERED_SUFFIX)
+                .map(|n| n.strip_prefix(&prefix).unwrap_or(n).to_string())
+        }))
     }
 
     pub(super) fn drop(
@@ -300,6 +343,90 @@ fn argument(e: &Expr, params: &[Param]) -> Result<String, SqlError> {
         Expr::Identifier(id) => Ok(id.value.clone()),
         other => Err(error::syntax(&quote_literal(&other.to_string()))),
     }
+}
+
+/// Put on the name of an index created `CLUSTERED` by [`strip_clustered`].
+const CLUSTERED_MARK: &str = "__tds_clustered__";
+
+/// `CLUSTERED` and `NONCLUSTERED`, which sqlparser does not parse, taken out of a batch before it is
+/// parsed: in `CREATE [UNIQUE] CLUSTERED INDEX name` the name gets [`CLUSTERED_MARK`] instead; after
+/// `PRIMARY KEY` or `UNIQUE` (constraints) and in `CREATE NONCLUSTERED INDEX` the word is dropped.
+/// Edits the text by token positions, so literals and comments are never touched.
+pub fn strip_clustered(sql: &str) -> std::borrow::Cow<'_, str> {
+    use sqlparser::dialect::MsSqlDialect;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let lower = sql.to_ascii_lowercase();
+    if !lower.contains("clustered") {
+        return sql.into();
+    }
+    let Ok(tokens) = Tokenizer::new(&MsSqlDialect {}, sql).tokenize_with_location() else {
+        return sql.into();
+    };
+    // Byte offset of each line's start, to turn token locations (line, character) into offsets.
+    let mut lines = vec![0];
+    lines.extend(sql.match_indices('\n').map(|(i, _)| i + 1));
+    let offset = |line: u64, column: u64| {
+        let start = lines
+            .get(line.saturating_sub(1) as usize)
+            .copied()
+            .unwrap_or(sql.len());
+        sql[start..]
+            .char_indices()
+            .nth(column.saturating_sub(1) as usize)
+            .map_or(sql.len(), |(i, _)| start + i)
+    };
+    // The tokens that are not whitespace: index and, for a word, its upper-case text.
+    let words: Vec<(usize, String)> = tokens
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| match &t.token {
+            Token::Whitespace(_) => None,
+            Token::Word(w) if w.quote_style.is_none() => Some((i, w.value.to_ascii_uppercase())),
+            _ => Some((i, String::new())),
+        })
+        .collect();
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    for (k, (i, word)) in words.iter().enumerate() {
+        if word != "CLUSTERED" && word != "NONCLUSTERED" {
+            continue;
+        }
+        let before = |n: usize| k.checked_sub(n).map(|j| words[j].1.as_str());
+        let after = |n: usize| words.get(k + n).map(|w| w.1.as_str());
+        let span = tokens[*i].span;
+        let (start, end) = (
+            offset(span.start.line, span.start.column),
+            offset(span.end.line, span.end.column),
+        );
+        let create_index = after(1) == Some("INDEX")
+            && (before(1) == Some("CREATE") || before(1) == Some("UNIQUE") && before(2) == Some("CREATE"));
+        let constraint =
+            before(1) == Some("UNIQUE") || before(1) == Some("KEY") && before(2) == Some("PRIMARY");
+        if create_index && word == "CLUSTERED" {
+            edits.push((start, end, String::new()));
+            if let Some((n, _)) = words.get(k + 2)
+                && let Token::Word(w) = &tokens[*n].token
+            {
+                let span = tokens[*n].span;
+                let name = w.value.replace(']', "]]");
+                edits.push((
+                    offset(span.start.line, span.start.column),
+                    offset(span.end.line, span.end.column),
+                    format!("[{CLUSTERED_MARK}{name}]"),
+                ));
+            }
+        } else if create_index || constraint {
+            edits.push((start, end, String::new()));
+        }
+    }
+    if edits.is_empty() {
+        return sql.into();
+    }
+    let mut out = sql.to_string();
+    edits.sort_by_key(|e| std::cmp::Reverse(e.0));
+    for (start, end, text) in edits {
+        out.replace_range(start..end, &text);
+    }
+    out.into()
 }
 
 fn quoted(names: &[String]) -> String {

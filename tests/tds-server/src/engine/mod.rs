@@ -19,7 +19,7 @@ mod tests;
 use std::path::PathBuf;
 
 use rusqlite::Connection;
-use sqlparser::ast::{Query, SetExpr, Statement};
+use sqlparser::ast::{OrderBy, OrderByExpr, OrderByKind, OrderByOptions, Query, SetExpr, Statement};
 use sqlparser::dialect::MsSqlDialect;
 use sqlparser::parser::{Parser, ParserError, ParserOptions};
 
@@ -69,6 +69,9 @@ pub struct Session {
     database: String,
     /// Tables read whole, see [`Session::take_full_scans`].
     scans: scans::ScanLog,
+    /// Return the rows of every SELECT in a random order, as far as its `ORDER BY` leaves it free
+    /// (a fault the server switches on; see `ServerHandle::shuffle_rows`).
+    pub shuffle: bool,
 }
 
 impl Engine {
@@ -88,6 +91,7 @@ impl Engine {
             depth: 0,
             database,
             scans: scans::ScanLog::default(),
+            shuffle: false,
         })
     }
 }
@@ -279,7 +283,18 @@ impl Session {
         let scope = Scope::of(&self.conn, q, params);
         let items = scope.select_list(q);
         let mut q = q.clone();
-        let sql = self.rewrite(&scope, &mut q)?;
+        let mut sql = self.rewrite(&scope, &mut q)?;
+        // Shuffled: a random last sort key, so only what the ORDER BY leaves tied moves. A set
+        // operation (whose ORDER BY may name result columns only) is shuffled below when unsorted.
+        let mut shuffle_after = false;
+        if self.shuffle {
+            if matches!(q.body.as_ref(), SetExpr::Select(_)) {
+                order_randomly(&mut q);
+                sql = q.to_string();
+            } else {
+                shuffle_after = q.order_by.is_none();
+            }
+        }
         self.scans.explain(&self.conn, &sql, params);
         let mut stmt = self.conn.prepare(&sql).map_err(error::from_sqlite)?;
         bind(&mut stmt, params)?;
@@ -295,6 +310,9 @@ impl Session {
                 .collect::<Result<_, _>>()
                 .map_err(error::from_sqlite)?;
             raw_rows.push(values);
+        }
+        if shuffle_after {
+            shuffle(&mut raw_rows);
         }
         let mut columns = Vec::with_capacity(decls.len());
         for (i, (name, decl)) in decls.into_iter().enumerate() {
@@ -390,8 +408,50 @@ impl Session {
     }
 }
 
+/// Appends `random()` to the query's ORDER BY (or makes it the ORDER BY).
+fn order_randomly(q: &mut Query) {
+    let key = OrderByExpr {
+        expr: translate::raw("random()".into()),
+        options: OrderByOptions {
+            asc: None,
+            nulls_first: None,
+        },
+        with_fill: None,
+    };
+    match &mut q.order_by {
+        Some(OrderBy {
+            kind: OrderByKind::Expressions(keys),
+            ..
+        }) => keys.push(key),
+        Some(_) => {}
+        None => {
+            q.order_by = Some(OrderBy {
+                kind: OrderByKind::Expressions(vec![key]),
+                interpolate: None,
+            })
+        }
+    }
+}
+
+/// Shuffles `rows` (Fisher-Yates, seeded from the process's random hasher keys).
+fn shuffle<T>(rows: &mut [T]) {
+    use std::hash::{BuildHasher, Hasher};
+    let mut state = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+        | 1;
+    for i in (1..rows.len()).rev() {
+        // xorshift64
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        rows.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+}
+
 /// Parses a batch; statements need no `;` between them in T-SQL.
 fn parse(sql: &str) -> Result<Vec<Statement>, SqlError> {
+    let sql = &ddl::strip_clustered(sql);
     let options = ParserOptions::new().with_trailing_commas(false);
     let options = ParserOptions {
         require_semicolon_stmt_delimiter: false,

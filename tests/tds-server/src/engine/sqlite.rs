@@ -65,6 +65,12 @@ fn register(conn: &Connection) -> rusqlite::Result<()> {
         let ty = target(&ctx.get::<String>(1)?)?;
         Ok(value::store(&value::loose(ctx.get_raw(0)), &ty).unwrap_or(rusqlite::types::Value::Null))
     })?;
+    // tsql_object_name('[dbo].[x]'): the table a name given as text refers to (OBJECT_ID's argument).
+    conn.create_scalar_function("tsql_object_name", 1, deterministic, |ctx| {
+        Ok(ctx
+            .get::<Option<String>>(0)?
+            .map(|text| super::catalog::Table::parse(&text).name))
+    })?;
     conn.create_scalar_function("tsql_newid", 0, FunctionFlags::SQLITE_UTF8, |_| {
         let mut bytes = [0u8; 16];
         for chunk in bytes.chunks_mut(8) {

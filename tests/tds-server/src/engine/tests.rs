@@ -1019,3 +1019,124 @@ fn routeflow_sink_statements() {
         vec![vec![text("k"), Value::Null], vec![text("note"), Value::Null]]
     );
 }
+
+/// The key query routeflow's source runs (`routeflow::mssql::catalog::index_key`).
+const INDEX_KEY: &str = "SELECT c.name, i.is_primary_key, i.is_unique, ic.is_descending_key \
+    FROM sys.indexes AS i \
+    JOIN sys.index_columns AS ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id \
+    JOIN sys.columns AS c ON c.object_id = ic.object_id AND c.column_id = ic.column_id \
+    WHERE i.object_id = OBJECT_ID(@P1) AND (i.is_primary_key = 1 OR i.type = 1) AND ic.key_ordinal > 0 \
+    ORDER BY i.is_primary_key DESC, i.index_id, ic.key_ordinal";
+
+#[test]
+fn sys_views_tell_primary_key_and_clustered_index() {
+    let db = db();
+    let mut s = db.engine.session().unwrap();
+    ok(
+        &mut s,
+        "CREATE TABLE pk (a nvarchar(10), b int NOT NULL, c int NOT NULL, CONSTRAINT pk_pk PRIMARY KEY CLUSTERED (c, b));
+         CREATE UNIQUE NONCLUSTERED INDEX ix_a ON pk (a);
+         CREATE TABLE cl (a nvarchar(10), b int, c int);
+         CREATE CLUSTERED INDEX ix_cl ON cl (b DESC, a);
+         CREATE INDEX ix_c ON cl (c);
+         CREATE TABLE heap (a nvarchar(10), b int);
+         CREATE NONCLUSTERED INDEX ix_b ON heap (b)",
+        &[],
+    );
+    let key = |s: &mut Session, table: &str| {
+        let name = p("@P1", SqlType::NVarChar(Some(128)), text(table));
+        select(s, INDEX_KEY, &[name]).1
+    };
+    let t = Value::Bool(true);
+    let f = Value::Bool(false);
+    assert_eq!(
+        key(&mut s, "[dbo].[pk]"),
+        [
+            vec![text("c"), t.clone(), t.clone(), f.clone()],
+            vec![text("b"), t.clone(), t.clone(), f.clone()]
+        ]
+    );
+    assert_eq!(
+        key(&mut s, "[dbo].[cl]"),
+        [
+            vec![text("b"), f.clone(), f.clone(), t.clone()],
+            vec![text("a"), f.clone(), f.clone(), f.clone()]
+        ]
+    );
+    assert!(key(&mut s, "[dbo].[heap]").is_empty());
+    assert!(key(&mut s, "[dbo].[missing]").is_empty());
+    let (_, heap) = select(
+        &mut s,
+        "SELECT index_id, type, type_desc FROM sys.indexes WHERE object_id = OBJECT_ID(N'dbo.heap') ORDER BY index_id",
+        &[],
+    );
+    assert_eq!(heap[0], [Value::Int(0), Value::Int(0), text("HEAP")]);
+    assert_eq!(heap[1][2], text("NONCLUSTERED"));
+    assert_eq!(
+        fails(&mut s, "CREATE CLUSTERED INDEX ix_again ON cl (c)", &[]),
+        1902
+    );
+    // The words are taken out by position: literals and comments keep them.
+    let (_, rows) = select(
+        &mut s,
+        "SELECT 'CLUSTERED INDEX' AS x /* CREATE CLUSTERED INDEX */",
+        &[],
+    );
+    assert_eq!(rows, [vec![text("CLUSTERED INDEX")]]);
+}
+
+#[test]
+fn shuffled_rows_keep_what_order_by_fixes() {
+    let db = db();
+    let mut s = db.engine.session().unwrap();
+    ok(&mut s, "CREATE TABLE t (k int, g nvarchar(5), v int)", &[]);
+    let values: Vec<String> = (0..200)
+        .map(|i| format!("({i}, '{}', {})", ["a", "A", "b"][i % 3], i % 4))
+        .collect();
+    ok(
+        &mut s,
+        &format!("INSERT INTO t VALUES {}", values.join(", ")),
+        &[],
+    );
+    let column = |rows: &[Vec<Value>], i: usize| rows.iter().map(|r| r[i].clone()).collect::<Vec<_>>();
+    let plain = select(&mut s, "SELECT k FROM t", &[]).1;
+    s.shuffle = true;
+    let shuffled = select(&mut s, "SELECT k FROM t", &[]).1;
+    assert_ne!(plain, shuffled, "a heap's order is arbitrary");
+    let mut sorted = shuffled.clone();
+    sorted.sort_by_key(|r| match r[0] {
+        Value::Int(n) => n,
+        _ => unreachable!(),
+    });
+    assert_eq!(sorted, plain, "same rows");
+    // A total order holds.
+    let by_k = select(&mut s, "SELECT k FROM t ORDER BY k DESC", &[]).1;
+    assert_eq!(by_k.first().unwrap()[0], Value::Int(199));
+    assert!(by_k.windows(2).all(|w| w[0][0] != w[1][0]));
+    assert_eq!(select(&mut s, "SELECT k FROM t ORDER BY k DESC", &[]).1, by_k);
+    // A prefix holds; rows tied on it (here 'a' and 'A' under the case-insensitive collation)
+    // come in a different order from one read to the next.
+    let reads: Vec<Vec<Vec<Value>>> = (0..5)
+        .map(|_| select(&mut s, "SELECT g, v, k FROM t ORDER BY g, v", &[]).1)
+        .collect();
+    for rows in &reads {
+        let keys: Vec<(String, i64)> = rows
+            .iter()
+            .map(|r| match (&r[0], &r[1]) {
+                (Value::Text(g), Value::Int(v)) => (g.to_lowercase(), *v),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert!(keys.windows(2).all(|w| w[0] <= w[1]), "sorted by the ORDER BY");
+    }
+    assert!(
+        reads.windows(2).any(|w| column(&w[0], 2) != column(&w[1], 2)),
+        "ties are shuffled"
+    );
+    // A set operation without ORDER BY is shuffled too; with one it is sorted.
+    let union = "SELECT k FROM t WHERE k < 100 UNION ALL SELECT k FROM t WHERE k >= 100";
+    let reads: Vec<_> = (0..3).map(|_| select(&mut s, union, &[]).1).collect();
+    assert!(reads.windows(2).any(|w| w[0] != w[1]));
+    let sorted_union = select(&mut s, &format!("{union} ORDER BY k"), &[]).1;
+    assert_eq!(sorted_union, plain);
+}

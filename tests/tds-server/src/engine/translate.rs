@@ -355,7 +355,8 @@ fn convert(expr: &Expr, target: &str, try_: bool) -> Result<Expr, SqlError> {
     Ok(raw(format!("{function}({expr}, '{}')", sqltype::decl(&ty))))
 }
 
-/// `OBJECT_ID(N'dbo.x')`: 1 when the table exists (SQL Server's object ids mean nothing here), NULL if not.
+/// `OBJECT_ID(N'dbo.x')`: the table's id, NULL when there is no such table. Ids are SQLite's schema
+/// row ids, negated for `#temp` tables; `sys.indexes`, `sys.columns`… use the same (see `catalog`).
 fn object_id(args: &FunctionArguments) -> String {
     let FunctionArguments::List(list) = args else {
         return "NULL".into();
@@ -363,23 +364,21 @@ fn object_id(args: &FunctionArguments) -> String {
     let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(e))) = list.args.first() else {
         return "NULL".into();
     };
-    match e {
+    let name = match e {
         Expr::Value(v) => match &v.value {
             AstValue::SingleQuotedString(s) | AstValue::NationalStringLiteral(s) => {
-                let table = Table::parse(s);
-                let schema = if table.temp { "temp" } else { "main" };
-                format!(
-                    "(SELECT 1 FROM {schema}.sqlite_schema WHERE type = 'table' AND name = {} COLLATE NOCASE)",
-                    quote_literal(&table.name)
-                )
+                quote_literal(&Table::parse(s).name)
             }
-            _ => "NULL".into(),
+            _ => return "NULL".into(),
         },
-        other => format!(
-            "(SELECT 1 FROM (SELECT name FROM main.sqlite_schema WHERE type = 'table' UNION ALL \
-             SELECT name FROM temp.sqlite_schema WHERE type = 'table') WHERE name = {other} COLLATE NOCASE)"
-        ),
-    }
+        // A parameter or expression: parsed at run time.
+        other => format!("tsql_object_name({other})"),
+    };
+    format!(
+        "(SELECT id FROM (SELECT rowid AS id, name FROM main.sqlite_schema WHERE type = 'table' \
+         AND substr(name, 1, 1) <> '#' UNION ALL SELECT -rowid, name FROM temp.sqlite_schema \
+         WHERE type = 'table' AND substr(name, 1, 1) = '#') WHERE name = {name} COLLATE NOCASE)"
+    )
 }
 
 pub fn quote_literal(s: &str) -> String {

@@ -228,8 +228,10 @@ impl Connection {
             Some(FaultAction::Error { number, message }) => self.fault_error(worker, number, message).await?,
             other => {
                 self.arm(other).await;
+                let shuffle = self.shared.shuffle();
                 let (outcomes, error, scans) = worker
                     .run(move |session| {
+                        session.shuffle = shuffle;
                         let (outcomes, error) = session.execute(&text, &params);
                         (outcomes, error, session.take_full_scans())
                     })

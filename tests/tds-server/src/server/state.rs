@@ -1,6 +1,7 @@
 //! State shared by all connections: counters, the request log and the armed faults, behind one
 //! lock so that numbering a request and matching a fault against it happen together.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{Fault, FaultAction, FaultMatch, Stats};
@@ -23,6 +24,8 @@ struct State {
 #[derive(Default)]
 pub struct Shared {
     state: Mutex<State>,
+    /// Whether SELECTs return their rows in a random order (see `ServerHandle::shuffle_rows`).
+    shuffle: AtomicBool,
 }
 
 impl Shared {
@@ -81,6 +84,14 @@ impl Shared {
 
     pub fn clear_faults(&self) {
         self.lock().faults.clear();
+    }
+
+    pub fn set_shuffle(&self, on: bool) {
+        self.shuffle.store(on, Ordering::Relaxed);
+    }
+
+    pub fn shuffle(&self) -> bool {
+        self.shuffle.load(Ordering::Relaxed)
     }
 }
 
