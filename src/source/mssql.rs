@@ -39,7 +39,7 @@ use super::canonical::{ColumnSource, TableLayout};
 use crate::mssql::catalog::{self, ReadOrder, qualified};
 use crate::mssql::conn::Mssql;
 use crate::mssql::types::{BatchBuilder, SqlColumn, quote_ident};
-use crate::schema::ROUTE_PLAN;
+use crate::schema::{CUSTVISIT, ROUTE_PLAN};
 
 /// Default rows per Arrow batch read from SQL Server.
 pub const DEFAULT_BATCH_ROWS: usize = 8192;
@@ -114,7 +114,13 @@ impl MssqlTable {
         // The plan is written back whole: every orderable column of it breaks ties (see
         // `catalog::fallback_columns`); the other tables are read only in their contract columns.
         let fallback = catalog::fallback_columns(&all, &contract_names, table == ROUTE_PLAN);
-        let order = ReadOrder::new(catalog::index_key(&db, table).await?, &fallback);
+        // Visits are only asked whether a store was visited: no rule depends on their order, so
+        // the server is spared sorting the largest table but one.
+        let order = if table == CUSTVISIT {
+            ReadOrder::new(None, &[])
+        } else {
+            ReadOrder::new(catalog::index_key(&db, table).await?, &fallback)
+        };
         tracing::debug!(
             "SQL Server table {table}: read order {:?}:{}",
             order.source,
