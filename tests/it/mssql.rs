@@ -410,18 +410,7 @@ async fn table_write_equals_the_file_path_and_replaces_atomically() {
     on_each_target(|db| async move {
         let expected = db.load_fixtures_and_file_result(true).await;
         let args = [RUN_MSSQL, &["--write", "table", RESULT_TABLE]].concat();
-        let (code, _, stderr) = db.run(&args);
-        if db.babelfish && code != 0 && stderr.contains("Please provide @objtype") {
-            db.skip(
-                "the table swap and everything after it",
-                "routeflow swaps the table in with `EXEC sp_rename @P1, @P2`, which Babelfish \
-                 rejects without @objtype (\"Please provide @objtype that is supported in \
-                 Babelfish\"); SQL Server documents @objtype as optional, and `N'OBJECT'` works on \
-                 both",
-            );
-            return;
-        }
-        assert_eq!(code, 0, "routeflow {args:?} failed on {}:\n{stderr}", db.name);
+        db.ok(&args);
         assert_eq!(db.read(RESULT_TABLE).await, expected);
         // Replaced, not appended to; the staging table is gone; the plan table is untouched.
         db.ok(&args);
@@ -889,22 +878,6 @@ async fn in_place_write_reads_the_plan_table_a_fixed_number_of_times() {
     );
 }
 
-/// Whether the server is Babelfish for PostgreSQL (see `/work/shared/tsql-engine/README.md`).
-async fn is_babelfish(db: &TestDb) -> bool {
-    let pool = db.pool();
-    let mut conn = pool.get().await.unwrap();
-    let row = conn
-        .client
-        .simple_query("SELECT @@VERSION")
-        .await
-        .unwrap()
-        .into_row()
-        .await
-        .unwrap()
-        .unwrap();
-    row.get::<&str, _>(0).unwrap_or_default().contains("Babelfish")
-}
-
 /// Rule 9's read order: the primary key, else the clustered index, else the contract columns.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_order_is_primary_key_else_clustered_index_else_contract_columns() {
@@ -929,7 +902,7 @@ async fn read_order_is_primary_key_else_clustered_index_else_contract_columns() 
             Some((OrderSource::PrimaryKey, key(&["c", "b"])))
         );
         let clustered = catalog::index_key(&pool, "rf_order_cl").await.unwrap();
-        if is_babelfish(&db).await {
+        if db.babelfish {
             // Babelfish has no clustered indexes: sys.indexes reports every index NONCLUSTERED (type 2),
             // so the table reads as a heap there. SQL Server reports type 1.
             assert_eq!(clustered, None);
@@ -1115,4 +1088,53 @@ fn output_files(out: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Ve
     }
     assert!(!files.is_empty(), "{} holds no file", dir.display());
     files
+}
+
+/// A batch run reads each SQL Server table once into temporary Parquet files (not into memory),
+/// reads those for every stage, and removes them when it ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_single_read_goes_to_temporary_files_removed_after_the_run() {
+    let db = TestDb::test_server();
+    let expected = db.load_fixtures_and_file_result(true).await;
+    let tmp = db.dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let out = db.dir.path().join("out");
+    let output = db
+        .routeflow()
+        .env("TMPDIR", &tmp)
+        .env("RUST_LOG", "warn,routeflow::source::spill=debug")
+        .args([
+            "--log-format",
+            "json",
+            "run",
+            "--input",
+            "mssql",
+            "--output",
+            out.to_str().unwrap(),
+            "--no-snapshot",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    for table in [
+        "MonthlyRoutePlan_temp",
+        "customer",
+        "prospective",
+        "custvisit",
+        "distributors",
+    ] {
+        let line = stderr
+            .lines()
+            .find(|l| {
+                l.contains("read once into temporary files") && l.contains(&format!("\"table\":\"{table}\""))
+            })
+            .unwrap_or_else(|| panic!("no temporary files for {table}:\n{stderr}"));
+        assert!(line.contains(tmp.to_str().unwrap()), "{line}");
+    }
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let mut rows = read_output(&out).await;
+    rows.sort();
+    assert!(rows == expected, "the result differs from the file path's");
 }
