@@ -3,7 +3,6 @@
 //! checked before they are ever quoted into T-SQL.
 
 use datafusion::error::{DataFusionError, Result};
-use futures::TryStreamExt;
 use tiberius::ColumnData;
 
 use super::conn::Mssql;
@@ -39,13 +38,7 @@ pub async fn columns(db: &Mssql, table: &str) -> Result<Option<Vec<SqlColumn>>> 
                COALESCE(NUMERIC_SCALE, DATETIME_PRECISION), IS_NULLABLE \
                FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = @P1 AND TABLE_NAME = @P2 \
                ORDER BY ORDINAL_POSITION";
-    let mut conn = db.get().await?;
-    let health = conn.health();
-    let result = conn.client.query(sql, &[&db.schema(), &table]).await;
-    let stream = health.note(result).map_err(|e| db.error(Some(table), &e))?;
-    let rows: Vec<tiberius::Row> = health
-        .note(stream.into_row_stream().try_collect().await)
-        .map_err(|e| db.error(Some(table), &e))?;
+    let rows = db.query_rows(table, sql, &[&db.schema(), &table]).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let values: Vec<ColumnData<'static>> = row.into_iter().collect();
@@ -201,13 +194,7 @@ pub async fn index_key(db: &Mssql, table: &str) -> Result<Option<(OrderSource, V
                AND ic.key_ordinal > 0 \
                ORDER BY i.is_primary_key DESC, i.index_id, ic.key_ordinal";
     let name = qualified(db, table);
-    let mut conn = db.get().await?;
-    let health = conn.health();
-    let result = conn.client.query(sql, &[&name.as_str()]).await;
-    let stream = health.note(result).map_err(|e| db.error(Some(table), &e))?;
-    let rows: Vec<tiberius::Row> = health
-        .note(stream.into_row_stream().try_collect().await)
-        .map_err(|e| db.error(Some(table), &e))?;
+    let rows = db.query_rows(table, sql, &[&name.as_str()]).await?;
     let mut source = None;
     let mut keys = Vec::new();
     for row in rows {

@@ -231,6 +231,24 @@ impl Mssql {
         })
     }
 
+    /// Runs a query about `table` with parameters on a pooled connection and returns all its rows;
+    /// for small answers (catalog lookups, counts), not for reading tables.
+    pub async fn query_rows(
+        &self,
+        table: &str,
+        sql: &str,
+        params: &[&dyn tiberius::ToSql],
+    ) -> Result<Vec<tiberius::Row>, DataFusionError> {
+        use futures::TryStreamExt;
+        let mut conn = self.get().await?;
+        let health = conn.health();
+        let result = conn.client.query(sql, params).await;
+        let stream = health.note(result).map_err(|e| self.error(Some(table), &e))?;
+        health
+            .note(stream.into_row_stream().try_collect().await)
+            .map_err(|e| self.error(Some(table), &e))
+    }
+
     /// An error naming the server, database and (when given) table.
     pub fn error(&self, table: Option<&str>, e: &dyn fmt::Display) -> DataFusionError {
         let message = crate::redact::redact(&e.to_string());

@@ -31,7 +31,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties, SendableRecordBatchStream,
 };
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use tiberius::{ColumnData, ToSql};
 
 use super::Source;
@@ -259,16 +259,10 @@ impl MssqlTable {
             qualified(&self.db, &self.table),
             filter.where_clause(None)
         );
-        let mut conn = self.db.get().await?;
-        let health = conn.health();
-        let refs = filter.param_refs();
-        let result = conn.client.query(sql, &refs).await;
-        let stream = health
-            .note(result)
-            .map_err(|e| self.db.error(Some(&self.table), &e))?;
-        let rows: Vec<tiberius::Row> = health
-            .note(stream.into_row_stream().try_collect().await)
-            .map_err(|e| self.db.error(Some(&self.table), &e))?;
+        let rows = self
+            .db
+            .query_rows(&self.table, &sql, &filter.param_refs())
+            .await?;
         Ok(rows
             .into_iter()
             .map(|row| {
