@@ -166,9 +166,9 @@ pub fn session(concurrency: usize) -> SessionContext {
 }
 
 /// Opens every input table of `source` (failing on the first missing table or column) and registers
-/// them on `ctx`, the plan table restricted by `filters`. A batch run passes `read_once` to read each
-/// table of a live database once into temporary files (see [`ReadOnce`]); the analysts' catalog
-/// stays lazy and streams.
+/// them on `ctx`, the plan table restricted by `filters`. A batch run over a live database passes
+/// `read_once` to read each table once into temporary files (see [`ReadOnce`]); files, and the
+/// analysts' catalog, stay lazy and stream.
 pub async fn register_sources(
     ctx: &SessionContext,
     source: &dyn Source,
@@ -179,9 +179,8 @@ pub async fn register_sources(
     for table in schema::INPUT_TABLES {
         providers.push((table, source.table(table).await?));
     }
-    let cache = read_once.filter(|_| source.cache_reads());
     for (table, provider) in providers {
-        let provider = match cache {
+        let provider = match read_once {
             Some(once) if table != ROUTE_PLAN => once.spill(ctx, table, provider).await?,
             _ => provider,
         };
@@ -190,7 +189,7 @@ pub async fn register_sources(
             continue;
         }
         if filters.distributor_ids.is_empty() && filters.limit_routes.is_none() {
-            let provider = match cache {
+            let provider = match read_once {
                 Some(once) => once.spill(ctx, table, provider).await?,
                 None => provider,
             };
@@ -228,7 +227,7 @@ pub async fn register_sources(
             plan = plan.join_on(first, JoinType::LeftSemi, on)?;
         }
         let view = plan.into_view();
-        let view = match cache {
+        let view = match read_once {
             Some(once) => once.spill(ctx, table, view).await?,
             None => view,
         };
@@ -303,8 +302,9 @@ async fn run_with_id(config: &RunConfig, run_id: String) -> Result<RunSummary> {
         (Some(_), Some(dir)) => Some(SnapshotDir::new(Location::resolve(&ctx, dir)?).run(&run_id)?),
         _ => None,
     };
-    let read_once = ReadOnce::new()?;
-    register_sources(&ctx, source.as_ref(), &filters, Some(&read_once)).await?;
+    // Files do not change under a run; a live database is read once (see `ReadOnce`).
+    let read_once = source.cache_reads().then(ReadOnce::new).transpose()?;
+    register_sources(&ctx, source.as_ref(), &filters, read_once.as_ref()).await?;
     phases.push(Phase {
         name: "open".into(),
         seconds: elapsed(mark),
