@@ -491,7 +491,7 @@ fn cli_command() -> clap::Command {
 /// Parses the command line over the configuration file; usage errors are bad input (exit 3).
 fn parse(argv: Vec<OsString>) -> Result<(Cli, config::Layered, clap::ArgMatches), ExitCode> {
     let cmd = cli_command();
-    let layered = config::layer(&cmd, argv, &|k| std::env::var(k).ok()).map_err(|e| {
+    let layered = config::layer(&cmd, argv).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(EXIT_BAD_INPUT)
     })?;
