@@ -1,0 +1,112 @@
+//! `routeflow run`: the batch run, with its progress display and printed summary.
+
+use std::time::Duration;
+
+use clap::Args;
+use datafusion::error::DataFusionError;
+use routeflow::progress;
+use routeflow::run::{self, RunConfig};
+
+use super::args::{InputArgs, PlanArgs, WriteArgs, concurrency};
+use super::exit::PartialFailure;
+use super::logging::LogFormat;
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten, next_help_heading = "Input")]
+    input: InputArgs,
+    #[command(flatten, next_help_heading = "Plan")]
+    plan: PlanArgs,
+    /// Directory or URL for the result (<output>/MonthlyRoutePlan_temp/) and run_summary.json, or
+    /// `mssql` to write back to SQL Server (see --write).
+    #[arg(long, default_value = "out")]
+    output: String,
+    #[command(flatten, next_help_heading = "SQL Server output")]
+    write: WriteArgs,
+    /// Compute and report, write nothing (no snapshot either).
+    #[arg(long)]
+    dry_run: bool,
+    /// Where to write the run's audit snapshot (local path or URL) [default: <output>/snapshots, or
+    /// ./snapshots when the output is SQL Server].
+    #[arg(long, value_name = "URL")]
+    snapshot_dir: Option<String>,
+    /// Write no snapshot (wins over a --snapshot-dir from the environment or the config file).
+    #[arg(long)]
+    no_snapshot: bool,
+    /// Print the summary as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Seconds between progress lines when standard error is not a terminal (a scheduler's log).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    progress_interval: f64,
+}
+
+impl RunArgs {
+    /// The snapshot directory: as given, none with --no-snapshot, else next to the output.
+    fn snapshot_dir(&self) -> Option<String> {
+        match (self.no_snapshot, &self.snapshot_dir) {
+            (true, _) => None,
+            (false, Some(dir)) => Some(dir.clone()),
+            (false, None) if run::is_mssql(&self.output) => Some("snapshots".to_string()),
+            (false, None) => Some(format!("{}/snapshots", self.output.trim_end_matches('/'))),
+        }
+    }
+
+    fn config(&self) -> Result<RunConfig, DataFusionError> {
+        let mssql = run::MssqlRunOptions {
+            write: self.write.mode()?,
+            strict_widths: self.write.strict_widths,
+            retries: self.write.retries,
+            retry_backoff_ms: self.write.retry_backoff_ms,
+            ..self.input.mssql.options()
+        };
+        Ok(RunConfig {
+            input: self.input.input.clone(),
+            output: self.output.clone(),
+            snapshot_dir: self.snapshot_dir(),
+            dry_run: self.dry_run,
+            distributor_ids: self.input.distributor_ids.clone(),
+            limit_routes: self.input.limit_routes,
+            concurrency: concurrency(self.input.concurrency),
+            plan: self.plan.options(),
+            mssql,
+        })
+    }
+}
+
+/// Runs the optimizer with a progress display; a sink with failed partitions is exit 2.
+pub async fn run(args: RunArgs, quiet: bool, log_format: LogFormat) -> anyhow::Result<()> {
+    let config = args.config()?;
+    let mode = match (quiet, log_format) {
+        (true, _) => progress::Mode::Off,
+        // A JSON log stays all JSON: progress lines become log events.
+        (false, LogFormat::Json) => progress::Mode::Plain(Box::new(progress::LogLines::default())),
+        (false, LogFormat::Pretty) => progress::Mode::Auto,
+    };
+    let interval = Duration::try_from_secs_f64(args.progress_interval)
+        .map_err(|e| DataFusionError::Configuration(format!("--progress-interval: {e}")))?;
+    let reporter = progress::start(progress::global(), mode, interval);
+    let summary = run::run(&config).await;
+    reporter.finish();
+    let summary = summary?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "routeflow run{}",
+            if config.dry_run {
+                " (dry run, nothing written)"
+            } else {
+                ""
+            }
+        );
+        print!("{}", summary.to_text());
+        if let Some(out) = &summary.output {
+            println!("  {:<34} {out}", "output");
+        }
+    }
+    match &summary.sink {
+        Some(sink) if !sink.failed.is_empty() => Err(PartialFailure(sink.failed.len()).into()),
+        _ => Ok(()),
+    }
+}
