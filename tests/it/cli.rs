@@ -328,6 +328,60 @@ fn configuration_precedence_origins_and_redaction() {
     assert!(String::from_utf8_lossy(&run.stderr).contains("/from/file"));
 }
 
+/// The line of `config show` output for option `name`.
+fn shown_line<'a>(shown: &'a str, name: &str) -> &'a str {
+    shown
+        .lines()
+        .find(|l| l.starts_with(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} missing from {shown}"))
+}
+
+/// clap alone reads the command line, and the file fills only what it leaves open: a short-flag
+/// cluster gives each flag, a value may start with `-`, what follows `--` is no option, and an
+/// option `copy` requires may be in the file alone.
+#[test]
+fn the_file_fills_only_what_the_command_line_leaves_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("routeflow.toml");
+    std::fs::write(
+        &file,
+        "verbose = 2\n[run]\nstart-lat = 14.6\nstart-lon = 121.0\n\n\
+         [copy]\nfrom = \"fixtures/small\"\nto = \"/file/to\"\n",
+    )
+    .unwrap();
+    let file_origin = format!("(file ({}))", file.display());
+    let show = |args: &[&str]| {
+        stdout_of(
+            routeflow()
+                .arg("--config")
+                .arg(&file)
+                .args(["config", "show"])
+                .args(args),
+        )
+    };
+
+    let run = show(&["run", "-qv", "--start-lat", "-12.5"]);
+    assert_eq!(shown_line(&run, "verbose"), "verbose = 1 (flag)");
+    assert_eq!(shown_line(&run, "quiet"), "quiet = true (flag)");
+    assert_eq!(shown_line(&run, "start-lat"), "start-lat = -12.5 (flag)");
+    assert_eq!(
+        shown_line(&run, "start-lon"),
+        format!("start-lon = 121 {file_origin}")
+    );
+
+    let sql = show(&["sql", "--", "-q"]);
+    assert_eq!(shown_line(&sql, "query"), "query = -q (flag)");
+    assert_eq!(shown_line(&sql, "quiet"), "quiet = false (default)");
+    assert_eq!(shown_line(&sql, "verbose"), format!("verbose = 2 {file_origin}"));
+
+    let copy = show(&["copy", "--to", "/flag/to"]);
+    assert_eq!(
+        shown_line(&copy, "from"),
+        format!("from = fixtures/small {file_origin}")
+    );
+    assert_eq!(shown_line(&copy, "to"), "to = /flag/to (flag)");
+}
+
 #[test]
 fn configuration_mistakes_are_bad_input() {
     let dir = tempfile::tempdir().unwrap();
