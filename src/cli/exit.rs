@@ -23,7 +23,8 @@ impl std::fmt::Display for PartialFailure {
 
 impl std::error::Error for PartialFailure {}
 
-/// The exit code for a command's error.
+/// The exit code for a command's error: 2 for a partial failure, 3 when the root cause is a
+/// DataFusion configuration, plan or schema error (bad configuration or input), else 1.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<PartialFailure>().is_some() {
         return EXIT_PARTIAL;

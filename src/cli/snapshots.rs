@@ -60,6 +60,7 @@ pub enum SnapshotsCommand {
     },
 }
 
+/// Opens the snapshot directory the subcommand names and runs it.
 pub async fn snapshots(command: SnapshotsCommand) -> anyhow::Result<()> {
     let ctx = run::session(concurrency(None));
     match command {
@@ -79,10 +80,12 @@ pub async fn snapshots(command: SnapshotsCommand) -> anyhow::Result<()> {
     }
 }
 
+/// The snapshot directory at a local path or URL.
 fn snapshot_dir(ctx: &SessionContext, arg: &SnapshotDirArg) -> anyhow::Result<SnapshotDir> {
     Ok(SnapshotDir::new(Location::resolve(ctx, &arg.dir)?))
 }
 
+/// Every run, as a table or JSON.
 async fn list(dir: &SnapshotDir, json: bool) -> anyhow::Result<()> {
     let runs = dir.list().await?;
     if json {
@@ -93,6 +96,7 @@ async fn list(dir: &SnapshotDir, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One run's manifest, as text or as stored.
 async fn show(dir: &SnapshotDir, run_id: &str, json: bool) -> anyhow::Result<()> {
     let manifest = dir.manifest(run_id).await?;
     if json {
@@ -103,6 +107,7 @@ async fn show(dir: &SnapshotDir, run_id: &str, json: bool) -> anyhow::Result<()>
     Ok(())
 }
 
+/// The routes that changed between two runs, then the totals.
 async fn compare(
     dir: &SnapshotDir,
     run_a: &str,
@@ -124,6 +129,7 @@ async fn compare(
     Ok(())
 }
 
+/// Every problem found; any problem fails the command (exit 1).
 async fn verify(dir: &SnapshotDir, run_id: &str) -> anyhow::Result<()> {
     let report = dir.verify(run_id, concurrency(None)).await?;
     for problem in &report.problems {
