@@ -85,6 +85,40 @@ const FEATURED_ROUTES: u64 = 10;
 /// Width of the plan's `Name` column in production (`nvarchar(15)`).
 const PLAN_NAME_CHARS: usize = 15;
 
+/// An option chosen by name on the command line.
+trait Named: Sized + Copy + 'static {
+    /// Every value.
+    const ALL: &'static [Self];
+    /// What the option is, and its names as a list, for the parse error.
+    const WHAT: &'static str;
+    const EXPECTED: &'static str;
+    fn name(self) -> &'static str;
+}
+
+/// `Display` as the name and `FromStr` from it, ignoring case and surrounding blanks.
+macro_rules! named_display_and_parse {
+    ($t:ty) => {
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl FromStr for $t {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                let wanted = s.trim().to_ascii_lowercase();
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.name() == wanted)
+                    .ok_or_else(|| format!("unknown {} `{s}`: expected {}", Self::WHAT, Self::EXPECTED))
+            }
+        }
+    };
+}
+
 /// How much data to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scale {
@@ -121,6 +155,12 @@ impl Scale {
             Scale::Medium | Scale::National => 26,
         }
     }
+}
+
+impl Named for Scale {
+    const ALL: &'static [Self] = &[Scale::Small, Scale::Medium, Scale::National];
+    const WHAT: &'static str = "scale";
+    const EXPECTED: &'static str = "small, medium or national";
 
     fn name(self) -> &'static str {
         match self {
@@ -131,24 +171,7 @@ impl Scale {
     }
 }
 
-impl fmt::Display for Scale {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Scale {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "small" => Ok(Scale::Small),
-            "medium" => Ok(Scale::Medium),
-            "national" => Ok(Scale::National),
-            _ => Err(format!("unknown scale `{s}`: expected small, medium or national")),
-        }
-    }
-}
+named_display_and_parse!(Scale);
 
 /// How many prospects there are for the routes to take: the top-up's workload depends on it more
 /// than on anything else.
@@ -202,6 +225,12 @@ impl Prospects {
             Prospects::Scarce => 0.5,
         }
     }
+}
+
+impl Named for Prospects {
+    const ALL: &'static [Self] = &[Prospects::Plentiful, Prospects::Scarce];
+    const WHAT: &'static str = "prospect profile";
+    const EXPECTED: &'static str = "plentiful or scarce";
 
     fn name(self) -> &'static str {
         match self {
@@ -211,25 +240,7 @@ impl Prospects {
     }
 }
 
-impl fmt::Display for Prospects {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Prospects {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "plentiful" => Ok(Prospects::Plentiful),
-            "scarce" => Ok(Prospects::Scarce),
-            _ => Err(format!(
-                "unknown prospect profile `{s}`: expected plentiful or scarce"
-            )),
-        }
-    }
-}
+named_display_and_parse!(Prospects);
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -1143,81 +1154,136 @@ impl Distributor {
         let mut scratch: Vec<usize> = Vec::new();
         for (a, agent) in self.agents.iter().enumerate() {
             for (wd, &day) in days.iter().enumerate() {
-                let w = weekday(day);
-                let route = ids.route;
+                let route = RouteDay {
+                    agent,
+                    agent_no: a + 1,
+                    day,
+                    wd: wd + 1,
+                    weekday: weekday(day),
+                    number: ids.route,
+                };
                 ids.route += 1;
-                let random = route >= FEATURED_ROUTES;
-                let size = match route {
+                let size = match route.number {
                     0 => rng.range(101, 130),
                     1 => 60,
                     2 => rng.range(61, 100),
                     _ => route_size(rng),
                 };
-                stops.clear();
-                for offset in 0..WEEKDAYS {
-                    let need = size - stops.len();
-                    if need == 0 {
-                        break;
-                    }
-                    scratch.clear();
-                    scratch.extend_from_slice(&agent.pools[(w + offset) % WEEKDAYS]);
-                    let take = need.min(scratch.len());
-                    rng.sample_front(&mut scratch, take);
-                    stops.extend(scratch[..take].iter().map(|&c| Stop::Customer(c)));
-                }
-                for (i, stop) in stops.iter_mut().enumerate() {
-                    if (route == 8 && i == 0) || (random && rng.chance(PLAN_PROSPECT)) {
-                        *stop = Stop::Prospect(*rng.pick(&agent.prospects[w]));
-                    } else if (route == 9 && i == 0) || (random && rng.chance(PLAN_UNKNOWN)) {
-                        *stop = Stop::Unknown(ids.unknown());
-                    }
-                }
-                if route == 3 || (random && rng.chance(PLAN_DUPLICATE_STOP)) {
-                    let again = stops[rng.below(stops.len())];
-                    let at = rng.below(stops.len() + 1);
-                    stops.insert(at, again);
-                }
-
-                let route_name = format!("{} {} Route {:02}", self.city.name, WEEKDAY_NAMES[w], a + 1);
-                let route_code = format!("RC{:03}{:02}{}", self.index + 1, a + 1, w + 1);
-                for (i, stop) in stops.iter().enumerate() {
-                    let (cust_no, name): (Cow<str>, Cow<str>) = match *stop {
-                        Stop::Customer(c) => {
-                            let c = &self.customers[c];
-                            (Cow::Borrowed(&c.id), Cow::Borrowed(&c.name))
-                        }
-                        Stop::Prospect(p) => {
-                            let p = &self.prospects[p];
-                            (Cow::Borrowed(&p.id), Cow::Borrowed(&p.name))
-                        }
-                        Stop::Unknown(n) => (
-                            Cow::Owned(format!("C{n:08}")),
-                            Cow::Owned(store_name(&mut Rng::new(mix(n)))),
-                        ),
-                    };
-                    // Which key is NULL: 0 DistributorID, 1 AgentID, 2 CustNo, 3 RouteDate.
-                    let null_key = if (4..8).contains(&route) && i == 1 {
-                        Some(route - 4)
-                    } else if random && rng.chance(PLAN_NULL_KEY) {
-                        Some(rng.below(4) as u64)
-                    } else {
-                        None
-                    };
-                    t.str((null_key != Some(2)).then_some(&*cust_no))
-                        .date((null_key != Some(3)).then_some(day))
-                        .str(Some(plan_name(&name)))
-                        .i32(Some(wd as i32 + 1))
-                        .str(Some(&agent.territory))
-                        .str((null_key != Some(1)).then_some(&*agent.id))
-                        .str(Some(&route_name))
-                        .str((null_key != Some(0)).then_some(&*self.id))
-                        .str(Some(&route_code))
-                        .str(Some(&self.office))
-                        .i32(None)
-                        .str(None)
-                        .end_row();
-                }
+                route.draw_customers(rng, size, &mut stops, &mut scratch);
+                route.add_defects(rng, ids, &mut stops);
+                self.emit_route(rng, &route, &stops, t);
             }
+        }
+    }
+
+    /// The plan rows of one route's `stops`. Routes 4-7 have one NULL key each (see
+    /// [`Self::emit_plan`]), other routes rarely one at random.
+    fn emit_route(&self, rng: &mut Rng, route: &RouteDay, stops: &[Stop], t: &mut Table) {
+        let (agent, w) = (route.agent, route.weekday);
+        let route_name = format!(
+            "{} {} Route {:02}",
+            self.city.name, WEEKDAY_NAMES[w], route.agent_no
+        );
+        let route_code = format!("RC{:03}{:02}{}", self.index + 1, route.agent_no, w + 1);
+        for (i, stop) in stops.iter().enumerate() {
+            let (cust_no, name) = self.cust_no_and_name(*stop);
+            // Which key is NULL: 0 DistributorID, 1 AgentID, 2 CustNo, 3 RouteDate.
+            let null_key = if (4..8).contains(&route.number) && i == 1 {
+                Some(route.number - 4)
+            } else if route.random() && rng.chance(PLAN_NULL_KEY) {
+                Some(rng.below(4) as u64)
+            } else {
+                None
+            };
+            t.str((null_key != Some(2)).then_some(&*cust_no))
+                .date((null_key != Some(3)).then_some(route.day))
+                .str(Some(plan_name(&name)))
+                .i32(Some(route.wd as i32))
+                .str(Some(&agent.territory))
+                .str((null_key != Some(1)).then_some(&*agent.id))
+                .str(Some(&route_name))
+                .str((null_key != Some(0)).then_some(&*self.id))
+                .str(Some(&route_code))
+                .str(Some(&self.office))
+                .i32(None)
+                .str(None)
+                .end_row();
+        }
+    }
+
+    /// The `CustNo` and name a plan row gives for `stop`; an unknown store's name is drawn from its
+    /// number, so it does not depend on where it appears.
+    fn cust_no_and_name(&self, stop: Stop) -> (Cow<'_, str>, Cow<'_, str>) {
+        match stop {
+            Stop::Customer(c) => {
+                let c = &self.customers[c];
+                (Cow::Borrowed(&c.id), Cow::Borrowed(&c.name))
+            }
+            Stop::Prospect(p) => {
+                let p = &self.prospects[p];
+                (Cow::Borrowed(&p.id), Cow::Borrowed(&p.name))
+            }
+            Stop::Unknown(n) => (
+                Cow::Owned(format!("C{n:08}")),
+                Cow::Owned(store_name(&mut Rng::new(mix(n)))),
+            ),
+        }
+    }
+}
+
+/// One route of the plan being generated: an agent's working day.
+struct RouteDay<'a> {
+    agent: &'a Agent,
+    /// 1-based, as route names and codes show it.
+    agent_no: usize,
+    day: i32,
+    /// The working day of the month, 1-based: the plan's `WD`.
+    wd: usize,
+    /// Monday = 0: which of the agent's pools the route draws from.
+    weekday: usize,
+    /// Routes generated before this one; the first [`FEATURED_ROUTES`] carry fixed features.
+    number: u64,
+}
+
+impl RouteDay<'_> {
+    /// Whether the route gets random defects (the featured routes keep exactly their feature).
+    fn random(&self) -> bool {
+        self.number >= FEATURED_ROUTES
+    }
+
+    /// Fills `stops` with `size` customers sampled from the weekday's pool, continuing into the next
+    /// weekdays' pools when it runs out.
+    fn draw_customers(&self, rng: &mut Rng, size: usize, stops: &mut Vec<Stop>, scratch: &mut Vec<usize>) {
+        stops.clear();
+        for offset in 0..WEEKDAYS {
+            let need = size - stops.len();
+            if need == 0 {
+                break;
+            }
+            scratch.clear();
+            scratch.extend_from_slice(&self.agent.pools[(self.weekday + offset) % WEEKDAYS]);
+            let take = need.min(scratch.len());
+            rng.sample_front(scratch, take);
+            stops.extend(scratch[..take].iter().map(|&c| Stop::Customer(c)));
+        }
+    }
+
+    /// Turns stops into prospects or unknown stores, and plans one store twice: route 8's first stop
+    /// is a prospect, route 9's an unknown store and route 3 has a duplicate; other routes rarely, at
+    /// random.
+    fn add_defects(&self, rng: &mut Rng, ids: &mut Ids, stops: &mut Vec<Stop>) {
+        let (route, random) = (self.number, self.random());
+        for (i, stop) in stops.iter_mut().enumerate() {
+            if (route == 8 && i == 0) || (random && rng.chance(PLAN_PROSPECT)) {
+                *stop = Stop::Prospect(*rng.pick(&self.agent.prospects[self.weekday]));
+            } else if (route == 9 && i == 0) || (random && rng.chance(PLAN_UNKNOWN)) {
+                *stop = Stop::Unknown(ids.unknown());
+            }
+        }
+        if route == 3 || (random && rng.chance(PLAN_DUPLICATE_STOP)) {
+            let again = stops[rng.below(stops.len())];
+            let at = rng.below(stops.len() + 1);
+            stops.insert(at, again);
         }
     }
 }

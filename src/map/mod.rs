@@ -6,7 +6,7 @@ pub mod render;
 
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Int32Type};
 use datafusion::catalog::TableProvider;
@@ -119,10 +119,51 @@ pub async fn load(source: &MapSource, selection: &Selection, concurrency: usize)
 }
 
 /// Groups sorted stop rows into routes.
-fn routes_from(batches: Vec<arrow::array::RecordBatch>) -> Result<Vec<MapRoute>> {
+fn routes_from(batches: Vec<RecordBatch>) -> Result<Vec<MapRoute>> {
     let mut routes: Vec<MapRoute> = Vec::new();
     for batch in batches {
-        let text = |name: &str| -> Result<Arc<dyn Array>> {
+        let columns = StopColumns::of(&batch)?;
+        for i in 0..batch.num_rows() {
+            let key = columns.route_key(i);
+            let same = routes
+                .last()
+                .is_some_and(|r| (&r.distributor_id, &r.agent_id, &r.route_date) == (&key.0, &key.1, &key.2));
+            if !same {
+                routes.push(MapRoute {
+                    distributor_id: key.0,
+                    agent_id: key.1,
+                    route_date: key.2,
+                    depot: columns.depot(i),
+                    stops: Vec::new(),
+                });
+            }
+            let route = routes.last_mut().expect("a route");
+            route.stops.push(columns.stop(i));
+        }
+    }
+    Ok(routes)
+}
+
+/// The columns of one batch of the map query, cast to what the map needs: text as Utf8, the stop
+/// number as Int32, coordinates as Float64.
+struct StopColumns {
+    dist: ArrayRef,
+    agent: ArrayRef,
+    date: ArrayRef,
+    cust: ArrayRef,
+    name: ArrayRef,
+    custype: ArrayRef,
+    stop_no: ArrayRef,
+    lat: ArrayRef,
+    lon: ArrayRef,
+    depot_lat: ArrayRef,
+    depot_lon: ArrayRef,
+    added: BooleanArray,
+}
+
+impl StopColumns {
+    fn of(batch: &RecordBatch) -> Result<Self> {
+        let text = |name: &str| -> Result<ArrayRef> {
             let column = batch
                 .column_by_name(name)
                 .ok_or_else(|| DataFusionError::Internal(format!("map query lost {name}")))?;
@@ -136,61 +177,73 @@ fn routes_from(batches: Vec<arrow::array::RecordBatch>) -> Result<Vec<MapRoute>>
             text("name")?,
             text("custype")?,
         );
-        let number = |name: &str, to: &DataType| -> Result<Arc<dyn Array>> {
+        let number = |name: &str, to: &DataType| -> Result<ArrayRef> {
             Ok(cast(batch.column_by_name(name).expect("map column"), to)?)
         };
         let stop_no = number("stop_no", &DataType::Int32)?;
-        let stop_no = stop_no.as_primitive::<Int32Type>();
         let [lat, lon, depot_lat, depot_lon] =
             ["latitude", "longitude", "depot_lat", "depot_lon"].map(|c| number(c, &DataType::Float64));
         let (lat, lon, depot_lat, depot_lon) = (lat?, lon?, depot_lat?, depot_lon?);
-        let f = |a: &Arc<dyn Array>, i: usize| {
-            let a = a.as_primitive::<Float64Type>();
-            a.is_valid(i).then(|| a.value(i))
-        };
         let added = batch
             .column_by_name("added")
             .expect("map column")
             .as_boolean()
             .clone();
-        let s = |a: &Arc<dyn Array>, i: usize| {
-            let a = a.as_string::<i32>();
-            a.is_valid(i).then(|| a.value(i).to_string())
-        };
-        for i in 0..batch.num_rows() {
-            let key = (
-                s(&dist, i).unwrap_or_default(),
-                s(&agent, i).unwrap_or_default(),
-                s(&date, i).unwrap_or_default(),
-            );
-            let same = routes
-                .last()
-                .is_some_and(|r| (&r.distributor_id, &r.agent_id, &r.route_date) == (&key.0, &key.1, &key.2));
-            if !same {
-                routes.push(MapRoute {
-                    distributor_id: key.0,
-                    agent_id: key.1,
-                    route_date: key.2,
-                    depot: (
-                        f(&depot_lat, i).unwrap_or(f64::NAN),
-                        f(&depot_lon, i).unwrap_or(f64::NAN),
-                    ),
-                    stops: Vec::new(),
-                });
-            }
-            let route = routes.last_mut().expect("a route");
-            route.stops.push(MapStop {
-                cust_no: s(&cust, i).unwrap_or_default(),
-                name: s(&name, i),
-                custype: s(&custype, i),
-                stop_no: stop_no.is_valid(i).then(|| stop_no.value(i)),
-                lat: f(&lat, i),
-                lon: f(&lon, i),
-                added: added.is_valid(i) && added.value(i),
-            });
+        Ok(Self {
+            dist,
+            agent,
+            date,
+            cust,
+            name,
+            custype,
+            stop_no,
+            lat,
+            lon,
+            depot_lat,
+            depot_lon,
+            added,
+        })
+    }
+
+    /// (DistributorID, AgentID, route date) of row `i`, empty where NULL.
+    fn route_key(&self, i: usize) -> (String, String, String) {
+        (
+            text_at(&self.dist, i).unwrap_or_default(),
+            text_at(&self.agent, i).unwrap_or_default(),
+            text_at(&self.date, i).unwrap_or_default(),
+        )
+    }
+
+    /// The depot of row `i`'s route; NaN (not drawn) where unknown.
+    fn depot(&self, i: usize) -> (f64, f64) {
+        (
+            number_at(&self.depot_lat, i).unwrap_or(f64::NAN),
+            number_at(&self.depot_lon, i).unwrap_or(f64::NAN),
+        )
+    }
+
+    fn stop(&self, i: usize) -> MapStop {
+        let stop_no = self.stop_no.as_primitive::<Int32Type>();
+        MapStop {
+            cust_no: text_at(&self.cust, i).unwrap_or_default(),
+            name: text_at(&self.name, i),
+            custype: text_at(&self.custype, i),
+            stop_no: stop_no.is_valid(i).then(|| stop_no.value(i)),
+            lat: number_at(&self.lat, i),
+            lon: number_at(&self.lon, i),
+            added: self.added.is_valid(i) && self.added.value(i),
         }
     }
-    Ok(routes)
+}
+
+fn text_at(a: &ArrayRef, i: usize) -> Option<String> {
+    let a = a.as_string::<i32>();
+    a.is_valid(i).then(|| a.value(i).to_string())
+}
+
+fn number_at(a: &ArrayRef, i: usize) -> Option<f64> {
+    let a = a.as_primitive::<Float64Type>();
+    a.is_valid(i).then(|| a.value(i))
 }
 
 /// The output formats, by file extension.

@@ -90,95 +90,92 @@ pub fn valid(lat: Option<f64>, lon: Option<f64>) -> bool {
 /// All the UDFs of this module, for registration.
 pub fn udfs() -> Vec<ScalarUDF> {
     vec![
-        ScalarUDF::from(Haversine::new()),
-        ScalarUDF::from(CoordIssueUdf::new()),
+        ScalarUDF::from(GeoUdf::new(GeoFn::Haversine)),
+        ScalarUDF::from(GeoUdf::new(GeoFn::CoordIssue)),
     ]
 }
 
-fn f64_args(args: &ScalarFunctionArgs) -> Result<Vec<ArrayRef>> {
-    ColumnarValue::values_to_arrays(&args.args)
+/// The SQL functions of this module. Both take DOUBLE arguments only, so one `ScalarUDFImpl` serves
+/// them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum GeoFn {
+    /// `haversine_km(lat1, lon1, lat2, lon2)`: great-circle distance, NULL when any input is NULL.
+    Haversine,
+    /// `coord_issue(lat, lon)`: NULL for a valid pair, else `null`, `non_finite`, `zero`, `swapped` or
+    /// `outside` (rule 2). `not_found` is decided by the lookup, not here.
+    CoordIssue,
 }
 
-/// `haversine_km(lat1, lon1, lat2, lon2)`: great-circle distance, NULL when any input is NULL.
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct Haversine {
+struct GeoUdf {
+    function: GeoFn,
     signature: Signature,
 }
 
-impl Haversine {
-    fn new() -> Self {
+impl GeoUdf {
+    fn new(function: GeoFn) -> Self {
+        let arguments = match function {
+            GeoFn::Haversine => 4,
+            GeoFn::CoordIssue => 2,
+        };
         Self {
-            signature: Signature::exact(vec![DataType::Float64; 4], Volatility::Immutable),
+            function,
+            signature: Signature::exact(vec![DataType::Float64; arguments], Volatility::Immutable),
         }
     }
 }
 
-impl ScalarUDFImpl for Haversine {
+impl ScalarUDFImpl for GeoUdf {
     fn name(&self) -> &str {
-        "haversine_km"
+        match self.function {
+            GeoFn::Haversine => "haversine_km",
+            GeoFn::CoordIssue => "coord_issue",
+        }
     }
     fn signature(&self) -> &Signature {
         &self.signature
     }
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Float64)
+        Ok(match self.function {
+            GeoFn::Haversine => DataType::Float64,
+            GeoFn::CoordIssue => DataType::Utf8,
+        })
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = f64_args(&args)?;
-        let a: Vec<&Float64Array> = arrays.iter().map(|a| a.as_primitive::<Float64Type>()).collect();
-        let out: Float64Array = (0..args.number_rows)
-            .map(|i| {
-                if a.iter().any(|x| x.is_null(i)) {
-                    None
-                } else {
-                    Some(haversine_km(
-                        a[0].value(i),
-                        a[1].value(i),
-                        a[2].value(i),
-                        a[3].value(i),
-                    ))
-                }
-            })
-            .collect();
-        Ok(ColumnarValue::Array(Arc::new(out)))
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let out: ArrayRef = match self.function {
+            GeoFn::Haversine => Arc::new(haversine_column(&arrays, args.number_rows)),
+            GeoFn::CoordIssue => Arc::new(coord_issue_column(&arrays, args.number_rows)),
+        };
+        Ok(ColumnarValue::Array(out))
     }
 }
 
-/// `coord_issue(lat, lon)`: NULL for a valid pair, else `null`, `non_finite`, `zero`, `swapped` or
-/// `outside` (rule 2). `not_found` is decided by the lookup, not here.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct CoordIssueUdf {
-    signature: Signature,
+fn haversine_column(arrays: &[ArrayRef], rows: usize) -> Float64Array {
+    let a: Vec<&Float64Array> = arrays.iter().map(|a| a.as_primitive::<Float64Type>()).collect();
+    (0..rows)
+        .map(|i| {
+            if a.iter().any(|x| x.is_null(i)) {
+                None
+            } else {
+                Some(haversine_km(
+                    a[0].value(i),
+                    a[1].value(i),
+                    a[2].value(i),
+                    a[3].value(i),
+                ))
+            }
+        })
+        .collect()
 }
 
-impl CoordIssueUdf {
-    fn new() -> Self {
-        Self {
-            signature: Signature::exact(vec![DataType::Float64; 2], Volatility::Immutable),
-        }
-    }
-}
-
-impl ScalarUDFImpl for CoordIssueUdf {
-    fn name(&self) -> &str {
-        "coord_issue"
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = f64_args(&args)?;
-        let lat = arrays[0].as_primitive::<Float64Type>();
-        let lon = arrays[1].as_primitive::<Float64Type>();
-        let opt = |a: &Float64Array, i: usize| a.is_valid(i).then(|| a.value(i));
-        let out: StringArray = (0..args.number_rows)
-            .map(|i| coord_issue(opt(lat, i), opt(lon, i)).map(CoordIssue::as_str))
-            .collect();
-        Ok(ColumnarValue::Array(Arc::new(out)))
-    }
+fn coord_issue_column(arrays: &[ArrayRef], rows: usize) -> StringArray {
+    let lat = arrays[0].as_primitive::<Float64Type>();
+    let lon = arrays[1].as_primitive::<Float64Type>();
+    let opt = |a: &Float64Array, i: usize| a.is_valid(i).then(|| a.value(i));
+    (0..rows)
+        .map(|i| coord_issue(opt(lat, i), opt(lon, i)).map(CoordIssue::as_str))
+        .collect()
 }
 
 #[cfg(test)]

@@ -39,85 +39,30 @@ impl TableLayout {
     pub fn new(table: &str, stored: &Schema, origin: &str) -> Result<Self> {
         let contract =
             schema::columns(table).ok_or_else(|| DataFusionError::Plan(format!("unknown table {table}")))?;
-        let find = |name: &str| {
-            stored
-                .fields()
-                .iter()
-                .position(|f| f.name().eq_ignore_ascii_case(name))
+        let stored = StoredTable {
+            schema: stored,
+            table,
+            origin,
         };
-        let mut fields = Vec::new();
-        let mut columns = Vec::new();
-        let mut missing = Vec::new();
-        for c in contract {
-            if find(c.name).is_none() && !c.optional {
-                missing.push(c.name);
-            }
-        }
-        if !missing.is_empty() {
-            return Err(DataFusionError::Plan(format!(
-                "table {table} in {origin} lacks column(s) {}; it has: {}",
-                missing.join(", "),
-                stored
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        let push_contract = |c: &schema::Column,
-                             fields: &mut Vec<Field>,
-                             columns: &mut Vec<ColumnSource>|
-         -> Result<()> {
-            let target = c.data_type.arrow();
-            match find(c.name) {
-                Some(index) => {
-                    let from = stored.field(index).data_type();
-                    if !can_cast_types(from, &target) {
-                        return Err(DataFusionError::Plan(format!(
-                            "column {table}.{} in {origin} has type {from}, which cannot be read as {target}",
-                            c.name
-                        )));
-                    }
-                    columns.push(ColumnSource::Stored {
-                        index,
-                        target: target.clone(),
-                    });
-                }
-                None => columns.push(ColumnSource::Absent),
-            }
-            fields.push(Field::new(c.name, target, true));
-            Ok(())
-        };
-        if table == ROUTE_PLAN {
-            // Stored order, canonical names and types; absent optional columns appended.
-            for (index, f) in stored.fields().iter().enumerate() {
-                match contract.iter().find(|c| f.name().eq_ignore_ascii_case(c.name)) {
-                    Some(c) => push_contract(c, &mut fields, &mut columns)?,
-                    None => {
-                        columns.push(ColumnSource::Stored {
-                            index,
-                            target: f.data_type().clone(),
-                        });
-                        fields.push(f.as_ref().clone().with_nullable(true));
-                    }
-                }
-            }
-            for c in contract.iter().filter(|c| find(c.name).is_none()) {
-                push_contract(c, &mut fields, &mut columns)?;
-            }
+        stored.check_required(contract)?;
+        let mut output = if table == ROUTE_PLAN {
+            stored.plan_columns(contract)?
         } else {
-            for c in contract {
-                push_contract(c, &mut fields, &mut columns)?;
-            }
-        }
-        if find(SOURCE_ORDINAL).is_some() {
+            contract
+                .iter()
+                .map(|c| stored.contract_column(c))
+                .collect::<Result<Vec<_>>>()?
+        };
+        if stored.find(SOURCE_ORDINAL).is_some() {
             return Err(DataFusionError::Plan(format!(
                 "table {table} in {origin} has a column named {SOURCE_ORDINAL}, which routeflow reserves"
             )));
         }
-        fields.push(Field::new(SOURCE_ORDINAL, DataType::Int64, false));
-        columns.push(ColumnSource::Ordinal);
+        output.push((
+            Field::new(SOURCE_ORDINAL, DataType::Int64, false),
+            ColumnSource::Ordinal,
+        ));
+        let (fields, columns): (Vec<Field>, Vec<ColumnSource>) = output.into_iter().unzip();
         Ok(Self {
             table: table.to_string(),
             schema: Arc::new(Schema::new(fields)),
@@ -186,6 +131,94 @@ impl TableLayout {
             arrays,
             &options,
         )?)
+    }
+}
+
+/// A stored table being mapped onto the contract, with what error messages name it by.
+struct StoredTable<'a> {
+    schema: &'a Schema,
+    table: &'a str,
+    origin: &'a str,
+}
+
+impl StoredTable<'_> {
+    /// The stored column named `name`, compared case-insensitively.
+    fn find(&self, name: &str) -> Option<usize> {
+        self.schema
+            .fields()
+            .iter()
+            .position(|f| f.name().eq_ignore_ascii_case(name))
+    }
+
+    /// Fails naming every required contract column the table lacks, and the columns it has.
+    fn check_required(&self, contract: &[schema::Column]) -> Result<()> {
+        let missing: Vec<&str> = contract
+            .iter()
+            .filter(|c| self.find(c.name).is_none() && !c.optional)
+            .map(|c| c.name)
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(DataFusionError::Plan(format!(
+            "table {} in {} lacks column(s) {}; it has: {}",
+            self.table,
+            self.origin,
+            missing.join(", "),
+            self.schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+
+    /// The output field of contract column `c` and where it comes from: the stored column, which must
+    /// be castable to the canonical type, or nothing (an absent optional column).
+    fn contract_column(&self, c: &schema::Column) -> Result<(Field, ColumnSource)> {
+        let target = c.data_type.arrow();
+        let source = match self.find(c.name) {
+            Some(index) => {
+                let from = self.schema.field(index).data_type();
+                if !can_cast_types(from, &target) {
+                    return Err(DataFusionError::Plan(format!(
+                        "column {}.{} in {} has type {from}, which cannot be read as {target}",
+                        self.table, c.name, self.origin
+                    )));
+                }
+                ColumnSource::Stored {
+                    index,
+                    target: target.clone(),
+                }
+            }
+            None => ColumnSource::Absent,
+        };
+        Ok((Field::new(c.name, target, true), source))
+    }
+
+    /// The plan table's columns: stored order, canonical names and types; absent optional columns
+    /// appended.
+    fn plan_columns(&self, contract: &[schema::Column]) -> Result<Vec<(Field, ColumnSource)>> {
+        let mut output = Vec::new();
+        for (index, f) in self.schema.fields().iter().enumerate() {
+            output.push(
+                match contract.iter().find(|c| f.name().eq_ignore_ascii_case(c.name)) {
+                    Some(c) => self.contract_column(c)?,
+                    None => (
+                        f.as_ref().clone().with_nullable(true),
+                        ColumnSource::Stored {
+                            index,
+                            target: f.data_type().clone(),
+                        },
+                    ),
+                },
+            );
+        }
+        for c in contract.iter().filter(|c| self.find(c.name).is_none()) {
+            output.push(self.contract_column(c)?);
+        }
+        Ok(output)
     }
 }
 

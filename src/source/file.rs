@@ -15,17 +15,12 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use bytes::Bytes;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::Expr;
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties, SendableRecordBatchStream,
-};
+use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
@@ -37,6 +32,7 @@ use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use super::Source;
 use super::canonical::TableLayout;
 use super::location::Location;
+use super::stream::{ScanExec, SourceScan, column_list};
 use crate::schema;
 
 /// Rows per batch when decoding CSV (Parquet keeps its reader's default).
@@ -210,100 +206,54 @@ impl TableProvider for FileTable {
         let projection = projection
             .cloned()
             .unwrap_or_else(|| (0..self.layout.schema.fields().len()).collect());
-        Ok(Arc::new(FileScanExec::new(
-            Arc::clone(&self.store),
-            self.files.clone(),
-            self.encoding.clone(),
-            Arc::clone(&self.layout),
+        let schema = Arc::new(self.layout.schema.project(&projection)?);
+        let scan = FileScan {
+            store: Arc::clone(&self.store),
+            files: self.files.clone(),
+            encoding: self.encoding.clone(),
+            layout: Arc::clone(&self.layout),
             projection,
-        )?))
+        };
+        Ok(Arc::new(FileScanExec::new(scan, schema, 1)))
     }
 }
 
 /// Streams a file table's rows in source order, cast to the canonical schema, on one partition.
+pub type FileScanExec = ScanExec<FileScan>;
+
+/// What a [`FileScanExec`] reads: the table's files in path order, and the columns `projection`.
 #[derive(Debug)]
-pub struct FileScanExec {
+pub struct FileScan {
     store: Arc<dyn ObjectStore>,
     files: Vec<ObjectMeta>,
     encoding: Encoding,
     layout: Arc<TableLayout>,
     projection: Vec<usize>,
-    schema: SchemaRef,
-    properties: Arc<PlanProperties>,
 }
 
-impl FileScanExec {
-    fn new(
-        store: Arc<dyn ObjectStore>,
-        files: Vec<ObjectMeta>,
-        encoding: Encoding,
-        layout: Arc<TableLayout>,
-        projection: Vec<usize>,
-    ) -> Result<Self> {
-        let schema = Arc::new(layout.schema.project(&projection)?);
-        let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(Arc::clone(&schema)),
-            Partitioning::UnknownPartitioning(1),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        ));
-        Ok(Self {
-            store,
-            files,
-            encoding,
-            layout,
-            projection,
-            schema,
-            properties,
-        })
-    }
-}
+impl SourceScan for FileScan {
+    const NAME: &'static str = "FileScanExec";
 
-impl DisplayAs for FileScanExec {
-    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+    fn fmt_as(&self, schema: &SchemaRef, f: &mut fmt::Formatter) -> fmt::Result {
         let kind = match self.encoding {
             Encoding::Parquet => "parquet",
             Encoding::Csv { .. } => "csv",
         };
-        let cols: Vec<_> = self.schema.fields().iter().map(|f| f.name().as_str()).collect();
         write!(
             f,
             "FileScanExec: table={}, {kind} files={}, projection=[{}]",
             self.layout.table,
             self.files.len(),
-            cols.join(", ")
+            column_list(schema)
         )
     }
-}
 
-impl ExecutionPlan for FileScanExec {
-    fn name(&self) -> &str {
-        "FileScanExec"
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![]
-    }
-
-    fn apply_expressions(
+    fn execute(
         &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
-
-    fn with_new_children(
-        self: Arc<Self>,
-        _children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(self)
-    }
-
-    fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        partition: usize,
+        schema: &SchemaRef,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
         if partition != 0 {
             return Err(DataFusionError::Internal(format!(
                 "FileScanExec has one partition, not {partition}"
@@ -314,7 +264,7 @@ impl ExecutionPlan for FileScanExec {
         let encoding = self.encoding.clone();
         let layout = Arc::clone(&self.layout);
         let projection = self.projection.clone();
-        let schema = Arc::clone(&self.schema);
+        let schema = Arc::clone(schema);
         let stored_idx = layout.stored_indices(&projection);
         let batch_size = context.session_config().batch_size();
         let out_schema = Arc::clone(&schema);

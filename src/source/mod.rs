@@ -8,6 +8,7 @@ pub mod file;
 pub mod location;
 pub mod mssql;
 pub mod spill;
+pub mod stream;
 
 use std::sync::Arc;
 

@@ -92,23 +92,23 @@ pub(crate) fn glyph(c: char) -> [u8; 7] {
     }
 }
 
-/// Base letter for accented Latin letters common in Philippine names (Parañaque, etc.).
+/// Base letter for accented Latin letters common in Philippine names (Parañaque, etc.); a capital
+/// folds to a capital.
 fn fold(c: char) -> Option<char> {
-    Some(match c {
+    let mut lower = c.to_lowercase();
+    let (Some(l), None) = (lower.next(), lower.next()) else {
+        return None;
+    };
+    let base = match l {
         'á' | 'à' | 'â' | 'ä' | 'ã' => 'a',
         'é' | 'è' | 'ê' | 'ë' => 'e',
         'í' | 'ì' | 'î' | 'ï' => 'i',
         'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
         'ú' | 'ù' | 'û' | 'ü' => 'u',
         'ñ' => 'n',
-        'Á' | 'À' | 'Â' | 'Ä' | 'Ã' => 'A',
-        'É' | 'È' | 'Ê' | 'Ë' => 'E',
-        'Í' | 'Ì' | 'Î' | 'Ï' => 'I',
-        'Ó' | 'Ò' | 'Ô' | 'Ö' | 'Õ' => 'O',
-        'Ú' | 'Ù' | 'Û' | 'Ü' => 'U',
-        'Ñ' => 'N',
         _ => return None,
-    })
+    };
+    Some(if l == c { base } else { base.to_ascii_uppercase() })
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! The drawing plan shared by the SVG and PNG renderers, so both show the same picture
 //! and the layout rules live in one place.
 
+mod legend;
+
+use self::legend::legend;
 use super::{MapRoute, MarkKind};
 
 /// An sRGB colour.
@@ -242,62 +245,196 @@ fn stop_tip(s: &super::MapStop) -> String {
 
 /// Lays out the whole picture for a `w` x `h` canvas (clamped to sane bounds).
 pub(crate) fn scene(routes: &[MapRoute], w: u32, h: u32) -> Scene {
-    let (w, h) = clamp_size(w, h);
-    let (wf, hf) = (f64::from(w), f64::from(h));
-    let s: u32 = if w.min(h) >= 1200 { 2 } else { 1 };
-    let sf = f64::from(s);
-    let pad = 12.0 * sf;
-    let title_h = 36.0 * sf;
-    let bottom_h = 34.0 * sf;
-    let panel_w = (wf * 0.24).clamp(130.0 * sf, 230.0 * sf).min(wf * 0.4);
-    let map = Frame {
-        x: pad,
-        y: title_h,
-        w: wf - panel_w - 2.0 * pad,
-        h: hf - title_h - bottom_h,
-    };
-    let r = (wf.min(hf) / 70.0).clamp(7.0, 16.0);
-    let num_scale = if r >= 14.0 { 2 } else { 1 };
-    let mut texts = Vec::new();
-
-    let title_scale = 2 * s;
-    let max_title = ((wf - 2.0 * pad) / (CHAR_W * f64::from(title_scale))) as usize;
-    texts.push(Text {
-        x: pad,
-        y: title_h / 2.0,
-        size: 16.0 * sf,
-        scale: title_scale,
-        anchor: Anchor::Start,
-        color: INK,
+    let m = Metrics::new(w, h);
+    let title_scale = 2 * m.s;
+    let max_title = ((m.wf - 2.0 * m.pad) / (CHAR_W * f64::from(title_scale))) as usize;
+    let mut texts = vec![Text {
         bold: true,
-        text: truncate(&title(routes), max_title),
-    });
+        ..Text::plain(
+            m.pad,
+            m.title_h / 2.0,
+            (16.0 * m.sf, title_scale),
+            INK,
+            truncate(&title(routes), max_title),
+        )
+    }];
+    let drawing = draw_routes(routes, &m, &mut texts);
+    let (panel, swatches) = legend(routes, &m, &mut texts);
 
-    // Projection: equirectangular, x shrunk by cos(latitude) so distances look right.
+    let long_label = |l: &Option<String>| l.as_ref().is_some_and(|l| l.len() >= 3);
+    let num_size = if drawing.stops.iter().any(|s| long_label(&s.label)) {
+        m.r * 0.9
+    } else {
+        m.r * 1.15
+    };
+    Scene {
+        w: m.w,
+        h: m.h,
+        map: m.map,
+        panel,
+        r: m.r,
+        line_w: (m.r * 0.35).max(2.5),
+        num_size,
+        num_scale: if m.r >= 14.0 { 2 } else { 1 },
+        paths: drawing.paths,
+        depots: drawing.depots,
+        stops: drawing.stops,
+        scale_bar: drawing.scale_bar,
+        swatches,
+        swatch_r: 6.0 * m.sf,
+        texts,
+    }
+}
+
+/// The sizes that follow from the canvas alone.
+struct Metrics {
+    w: u32,
+    h: u32,
+    wf: f64,
+    /// Scale of text and spacing: 2 on large canvases, so they stay readable.
+    s: u32,
+    sf: f64,
+    pad: f64,
+    title_h: f64,
+    bottom_h: f64,
+    panel_w: f64,
+    map: Frame,
+    /// Stop marker radius.
+    r: f64,
+}
+
+impl Metrics {
+    fn new(w: u32, h: u32) -> Self {
+        let (w, h) = clamp_size(w, h);
+        let (wf, hf) = (f64::from(w), f64::from(h));
+        let s: u32 = if w.min(h) >= 1200 { 2 } else { 1 };
+        let sf = f64::from(s);
+        let pad = 12.0 * sf;
+        let title_h = 36.0 * sf;
+        let bottom_h = 34.0 * sf;
+        let panel_w = (wf * 0.24).clamp(130.0 * sf, 230.0 * sf).min(wf * 0.4);
+        let map = Frame {
+            x: pad,
+            y: title_h,
+            w: wf - panel_w - 2.0 * pad,
+            h: hf - title_h - bottom_h,
+        };
+        Self {
+            w,
+            h,
+            wf,
+            s,
+            sf,
+            pad,
+            title_h,
+            bottom_h,
+            panel_w,
+            map,
+            r: (wf.min(hf) / 70.0).clamp(7.0, 16.0),
+        }
+    }
+}
+
+impl Text {
+    /// Regular text starting at `x`, `size` being the SVG font size and the PNG font scale.
+    fn plain(x: f64, y: f64, size: (f64, u32), color: Rgb, text: String) -> Self {
+        Text {
+            x,
+            y,
+            size: size.0,
+            scale: size.1,
+            anchor: Anchor::Start,
+            color,
+            bold: false,
+            text,
+        }
+    }
+}
+
+/// What is drawn inside the map frame.
+#[derive(Default)]
+struct Drawing {
+    /// One entry per route, in input order.
+    paths: Vec<PathItem>,
+    depots: Vec<(f64, f64)>,
+    stops: Vec<StopItem>,
+    scale_bar: Option<ScaleBar>,
+}
+
+/// Projects the routes into the map frame; without any coordinates, says so in the frame instead.
+fn draw_routes(routes: &[MapRoute], m: &Metrics, texts: &mut Vec<Text>) -> Drawing {
     let all: Vec<(f64, f64)> = routes.iter().flat_map(MapRoute::path).collect();
-    let mut paths = Vec::new();
-    let mut depots: Vec<(f64, f64)> = Vec::new();
-    let mut stops = Vec::new();
-    let mut scale_bar = None;
     if all.is_empty() {
         texts.push(Text {
-            x: map.x + map.w / 2.0,
-            y: map.y + map.h / 2.0,
-            size: 14.0 * sf,
-            scale: s,
             anchor: Anchor::Middle,
-            color: MUTED,
-            bold: false,
-            text: "no coordinates to draw".to_string(),
+            ..Text::plain(
+                m.map.x + m.map.w / 2.0,
+                m.map.y + m.map.h / 2.0,
+                (14.0 * m.sf, m.s),
+                MUTED,
+                "no coordinates to draw".to_string(),
+            )
         });
         // Still one (empty) path per route, so consumers can rely on the count.
-        paths = (0..routes.len())
+        let paths = (0..routes.len())
             .map(|i| PathItem {
                 color: route_color(i),
                 points: Vec::new(),
             })
             .collect();
-    } else {
+        return Drawing {
+            paths,
+            ..Drawing::default()
+        };
+    }
+    let proj = Projection::fit(&all, m);
+    let mut drawing = Drawing::default();
+    for (i, route) in routes.iter().enumerate() {
+        let color = route_color(i);
+        drawing.paths.push(PathItem {
+            color,
+            points: route.path().into_iter().map(|p| proj.apply(p)).collect(),
+        });
+        if let Some(d) = route.depot_point().map(|p| proj.apply(p))
+            && !drawing.depots.contains(&d)
+        {
+            drawing.depots.push(d);
+        }
+        for (stop, p) in route.path_stops() {
+            let (x, y) = proj.apply(p);
+            let kind = stop.mark();
+            drawing.stops.push(StopItem {
+                x,
+                y,
+                kind,
+                fill: mark_fill(kind, color),
+                label: stop.stop_no.map(|n| n.to_string()),
+                tip: stop_tip(stop),
+            });
+        }
+    }
+    drawing.scale_bar = Some(scale_bar(&proj, m, texts));
+    drawing
+}
+
+/// Projection: equirectangular, x shrunk by cos(latitude) so distances look right, fitted to the
+/// map frame less a margin for the marks.
+struct Projection {
+    /// Centre of the map frame.
+    cx: f64,
+    cy: f64,
+    /// cos of the middle latitude.
+    k: f64,
+    /// Projected centre of the points.
+    mx: f64,
+    my: f64,
+    /// Pixels per projected unit (one degree of arc).
+    scale: f64,
+}
+
+impl Projection {
+    fn fit(all: &[(f64, f64)], m: &Metrics) -> Self {
+        let (map, r) = (m.map, m.r);
         let fold = |f: fn(f64, f64) -> f64, init: f64, get: fn(&(f64, f64)) -> f64| {
             all.iter().map(get).fold(init, f)
         };
@@ -311,148 +448,45 @@ pub(crate) fn scene(routes: &[MapRoute], w: u32, h: u32) -> Scene {
         let ih = (map.h - 2.0 * inset).max(1.0);
         let span_x = ((lon1 - lon0) * k).max(MIN_SPAN_DEG);
         let span_y = (lat1 - lat0).max(MIN_SPAN_DEG);
-        let scale = (iw / span_x).min(ih / span_y);
-        let (cx, cy) = (map.x + map.w / 2.0, map.y + map.h / 2.0);
-        let (mx, my) = ((lon0 + lon1) / 2.0 * k, (lat0 + lat1) / 2.0);
-        let proj = |p: (f64, f64)| (cx + (p.1 * k - mx) * scale, cy - (p.0 - my) * scale);
-
-        for (i, route) in routes.iter().enumerate() {
-            let color = route_color(i);
-            paths.push(PathItem {
-                color,
-                points: route.path().into_iter().map(proj).collect(),
-            });
-            if let Some(d) = route.depot_point().map(proj)
-                && !depots.contains(&d)
-            {
-                depots.push(d);
-            }
-            for (stop, p) in route.path_stops() {
-                let (x, y) = proj(p);
-                let kind = stop.mark();
-                stops.push(StopItem {
-                    x,
-                    y,
-                    kind,
-                    fill: mark_fill(kind, color),
-                    label: stop.stop_no.map(|n| n.to_string()),
-                    tip: stop_tip(stop),
-                });
-            }
-        }
-
-        // A projected unit is one degree of arc.
-        let km_per_px = EARTH_KM_PER_DEG / scale;
-        let nice = nice_floor(km_per_px * map.w * 0.25);
-        let len = nice / km_per_px;
-        let bar = ScaleBar {
-            x: map.x + 4.0 * sf,
-            y: map.y + map.h + bottom_h / 2.0,
-            len,
-            tick: 5.0 * sf,
-        };
-        texts.push(Text {
-            x: bar.x + len + 6.0 * sf,
-            y: bar.y,
-            size: 12.0 * sf,
-            scale: s,
-            anchor: Anchor::Start,
-            color: INK,
-            bold: false,
-            text: fmt_km(nice),
-        });
-        scale_bar = Some(bar);
-    }
-
-    // Legend panel on the right: mark kinds, then one colour key per route.
-    let row_h = 20.0 * sf;
-    let sw_x = wf - panel_w + 12.0 * sf;
-    let text_x = sw_x + 16.0 * sf;
-    let max_chars = ((wf - pad - text_x) / (CHAR_W * sf)).max(4.0) as usize;
-    let mut rows: Vec<(Option<Swatch>, String, Rgb)> = vec![
-        (
-            Some(Swatch::Mark(MarkKind::Customer, route_color(0))),
-            "customer".into(),
-            INK,
-        ),
-        (
-            Some(Swatch::Mark(MarkKind::Added, ADDED_FILL)),
-            "added prospect".into(),
-            INK,
-        ),
-        (
-            Some(Swatch::Mark(MarkKind::Other, OTHER_FILL)),
-            "other".into(),
-            INK,
-        ),
-        (Some(Swatch::Depot), "depot".into(), INK),
-    ];
-    if routes.len() > 1 {
-        let room = ((map.h / row_h) as usize).saturating_sub(rows.len() + 1);
-        rows.push((None, "routes".into(), MUTED));
-        let shown = if routes.len() <= room {
-            routes.len()
-        } else {
-            room.saturating_sub(1)
-        };
-        for (i, rt) in routes.iter().take(shown).enumerate() {
-            rows.push((
-                Some(Swatch::Line(route_color(i))),
-                format!("{} {}", rt.agent_id, rt.route_date),
-                INK,
-            ));
-        }
-        if shown < routes.len() {
-            rows.push((None, format!("+{} more", routes.len() - shown), MUTED));
+        Self {
+            cx: map.x + map.w / 2.0,
+            cy: map.y + map.h / 2.0,
+            k,
+            mx: (lon0 + lon1) / 2.0 * k,
+            my: (lat0 + lat1) / 2.0,
+            scale: (iw / span_x).min(ih / span_y),
         }
     }
-    let panel = Frame {
-        x: wf - panel_w,
-        y: map.y,
-        w: panel_w - pad,
-        h: rows.len() as f64 * row_h + 8.0 * sf,
+
+    /// The pixel position of (lat, lon).
+    fn apply(&self, p: (f64, f64)) -> (f64, f64) {
+        (
+            self.cx + (p.1 * self.k - self.mx) * self.scale,
+            self.cy - (p.0 - self.my) * self.scale,
+        )
+    }
+}
+
+/// A scale bar of a round length near a quarter of the map's width, below the map, and its label.
+fn scale_bar(proj: &Projection, m: &Metrics, texts: &mut Vec<Text>) -> ScaleBar {
+    // A projected unit is one degree of arc.
+    let km_per_px = EARTH_KM_PER_DEG / proj.scale;
+    let nice = nice_floor(km_per_px * m.map.w * 0.25);
+    let len = nice / km_per_px;
+    let bar = ScaleBar {
+        x: m.map.x + 4.0 * m.sf,
+        y: m.map.y + m.map.h + m.bottom_h / 2.0,
+        len,
+        tick: 5.0 * m.sf,
     };
-    let mut swatches = Vec::new();
-    for (i, (swatch, text, color)) in rows.into_iter().enumerate() {
-        let y = panel.y + 4.0 * sf + row_h * (i as f64 + 0.5);
-        if let Some(sw) = swatch {
-            swatches.push((sw_x, y, sw));
-        }
-        texts.push(Text {
-            x: text_x,
-            y,
-            size: 12.0 * sf,
-            scale: s,
-            anchor: Anchor::Start,
-            color,
-            bold: false,
-            text: truncate(&text, max_chars),
-        });
-    }
-
-    let long_label = |l: &Option<String>| l.as_ref().is_some_and(|l| l.len() >= 3);
-    let num_size = if stops.iter().any(|s| long_label(&s.label)) {
-        r * 0.9
-    } else {
-        r * 1.15
-    };
-    Scene {
-        w,
-        h,
-        map,
-        panel,
-        r,
-        line_w: (r * 0.35).max(2.5),
-        num_size,
-        num_scale,
-        paths,
-        depots,
-        stops,
-        scale_bar,
-        swatches,
-        swatch_r: 6.0 * sf,
-        texts,
-    }
+    texts.push(Text::plain(
+        bar.x + len + 6.0 * m.sf,
+        bar.y,
+        (12.0 * m.sf, m.s),
+        INK,
+        fmt_km(nice),
+    ));
+    bar
 }
 
 /// Length of one degree of arc on the sphere used for distances.

@@ -156,6 +156,17 @@ pub(crate) mod testdata {
         }
     }
 
+    /// A route of distributor D01, from its depot in Quezon City.
+    fn route(agent: &str, date: &str, stops: Vec<MapStop>) -> MapRoute {
+        MapRoute {
+            distributor_id: "D01".into(),
+            agent_id: agent.into(),
+            route_date: date.into(),
+            depot: (14.6500, 121.0300),
+            stops,
+        }
+    }
+
     /// Two routes around Quezon City, stops deliberately out of order, one unplaced
     /// stop and one added prospect with markup in its name.
     pub fn routes() -> Vec<MapRoute> {
@@ -163,29 +174,25 @@ pub(crate) mod testdata {
         added.added = true;
         added.name = Some("Sari-sari <&> \"Aling\" </script> Ñora".to_string());
         vec![
-            MapRoute {
-                distributor_id: "D01".into(),
-                agent_id: "A7".into(),
-                route_date: "2026-12-01".into(),
-                depot: (14.6500, 121.0300),
-                stops: vec![
+            route(
+                "A7",
+                "2026-12-01",
+                vec![
                     stop("C002", Some(2), Some((14.6600, 121.0450)), "customer"),
                     added,
                     stop("C001", Some(1), Some((14.6550, 121.0380)), "customer"),
                     stop("C404", Some(100), None, "customer"),
                     stop("U010", Some(4), Some((14.6300, 121.0420)), "unknown"),
                 ],
-            },
-            MapRoute {
-                distributor_id: "D01".into(),
-                agent_id: "B2".into(),
-                route_date: "2026-12-02".into(),
-                depot: (14.6500, 121.0300),
-                stops: vec![
+            ),
+            route(
+                "B2",
+                "2026-12-02",
+                vec![
                     stop("C101", Some(1), Some((14.6700, 121.0200)), "customer"),
                     stop("C102", Some(2), Some((14.6800, 121.0100)), "customer"),
                 ],
-            },
+            ),
         ]
     }
 }

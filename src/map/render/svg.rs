@@ -91,8 +91,23 @@ fn text(o: &mut String, t: &Text) {
 }
 
 fn draw(sc: &Scene, routes: &[MapRoute]) -> String {
-    let (w, h) = (sc.w, sc.h);
     let mut o = String::with_capacity(4096 + sc.stops.len() * 300);
+    open_document(&mut o, sc);
+    route_lines(&mut o, sc, routes);
+    depot_marks(&mut o, sc);
+    stop_marks(&mut o, sc);
+    scale_bar(&mut o, sc);
+    legend(&mut o, sc);
+    for t in &sc.texts {
+        text(&mut o, t);
+    }
+    o.push_str("</svg>\n");
+    o
+}
+
+/// The root element, the title (the first text) and the backgrounds of the canvas and the map.
+fn open_document(o: &mut String, sc: &Scene) {
+    let (w, h) = (sc.w, sc.h);
     let _ = write!(
         o,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="Helvetica, Arial, sans-serif">"#
@@ -111,7 +126,10 @@ fn draw(sc: &Scene, routes: &[MapRoute]) -> String {
         MAP_BG.hex(),
         FRAME.hex()
     );
+}
 
+/// One polyline per route, tagged with its agent and date.
+fn route_lines(o: &mut String, sc: &Scene, routes: &[MapRoute]) {
     o.push_str(r#"<g class="paths" fill="none" stroke-linejoin="round" stroke-linecap="round">"#);
     for (p, r) in sc.paths.iter().zip(routes) {
         let _ = write!(
@@ -125,13 +143,18 @@ fn draw(sc: &Scene, routes: &[MapRoute]) -> String {
         );
     }
     o.push_str("</g>");
+}
 
+fn depot_marks(o: &mut String, sc: &Scene) {
     o.push_str(r#"<g class="depots">"#);
     for &(x, y) in &sc.depots {
-        depot(&mut o, x, y, sc.r * 1.1);
+        depot(o, x, y, sc.r * 1.1);
     }
     o.push_str("</g>");
+}
 
+/// Each stop's mark and number, with its description as hover text.
+fn stop_marks(o: &mut String, sc: &Scene) {
     let _ = write!(
         o,
         r#"<g class="stops" font-size="{:.1}" font-weight="bold" text-anchor="middle">"#,
@@ -148,7 +171,7 @@ fn draw(sc: &Scene, routes: &[MapRoute]) -> String {
             r#"<g class="stop {class}"><title>{}</title>"#,
             xml_escape(&s.tip)
         );
-        mark(&mut o, s.kind, s.fill, s.x, s.y, sc.r);
+        mark(o, s.kind, s.fill, s.x, s.y, sc.r);
         if let Some(label) = &s.label {
             let _ = write!(
                 o,
@@ -162,7 +185,9 @@ fn draw(sc: &Scene, routes: &[MapRoute]) -> String {
         o.push_str("</g>");
     }
     o.push_str("</g>");
+}
 
+fn scale_bar(o: &mut String, sc: &Scene) {
     if let Some(b) = &sc.scale_bar {
         let _ = write!(
             o,
@@ -175,7 +200,10 @@ fn draw(sc: &Scene, routes: &[MapRoute]) -> String {
             INK.hex()
         );
     }
+}
 
+/// The legend's box and swatches; its texts are drawn with the others.
+fn legend(o: &mut String, sc: &Scene) {
     let p = sc.panel;
     let _ = write!(
         o,
@@ -189,8 +217,8 @@ fn draw(sc: &Scene, routes: &[MapRoute]) -> String {
     );
     for &(x, y, sw) in &sc.swatches {
         match sw {
-            Swatch::Mark(kind, fill) => mark(&mut o, kind, fill, x, y, sc.swatch_r),
-            Swatch::Depot => depot(&mut o, x, y, sc.swatch_r),
+            Swatch::Mark(kind, fill) => mark(o, kind, fill, x, y, sc.swatch_r),
+            Swatch::Depot => depot(o, x, y, sc.swatch_r),
             Swatch::Line(c) => {
                 let _ = write!(
                     o,
@@ -204,12 +232,6 @@ fn draw(sc: &Scene, routes: &[MapRoute]) -> String {
         }
     }
     o.push_str("</g>");
-
-    for t in &sc.texts {
-        text(&mut o, t);
-    }
-    o.push_str("</svg>\n");
-    o
 }
 
 /// Draws the routes as an SVG document of `width` x `height` pixels.

@@ -234,41 +234,76 @@ pub(super) struct Outcome {
 /// prospect) order, then routes without a centroid in route order, their candidates by prospect.
 /// `limit_km` bounds a candidate's distance (the radius; unbounded for barangays).
 pub(super) fn run(mut region: Region, stage: &StageInputs) -> Outcome {
-    let StageInputs {
-        routes,
-        need,
-        candidates,
-        prospects,
-        stage,
-        limit_km,
-    } = *stage;
-    let mut local = Local::new(&mut region, candidates, prospects);
-    let mut need: Vec<usize> = region.routes.iter().map(|&r| need[r as usize]).collect();
-    let centres: Vec<Option<Centre>> = region
-        .routes
-        .iter()
-        .map(|&r| {
-            routes[r as usize]
-                .centroid
-                .map(|(lat, lon)| Centre::new(lat, lon))
-        })
-        .collect();
-    let mut given = vec![false; local.prospects.len()];
-    let mut out = Vec::new();
-    let mut scratch = Scratch::default();
-    let mut rebuilds = 0;
+    let local = Local::new(&mut region, stage.candidates, stage.prospects);
+    let mut pass = Pass::new(region.routes, local, stage);
+    let heap = pass.first_candidates();
+    pass.by_distance(heap);
+    pass.without_centroid();
+    Outcome {
+        given: pass.out,
+        rebuilds: pass.rebuilds,
+    }
+}
 
-    let open = |local: &Local, r: usize, need: usize, rebuilds: u32, scratch: &mut Scratch| {
-        let centre = centres[r]
+/// The state of one region's greedy pass, in the region's own numbering.
+struct Pass {
+    /// Global route indices, ascending: local route `r` is `routes[r]`.
+    routes: Vec<u32>,
+    local: Local,
+    /// What each route may still take.
+    need: Vec<usize>,
+    /// Each route's centroid; routes without one take their candidates last, by prospect.
+    centres: Vec<Option<Centre>>,
+    /// Prospects given, by local index.
+    given: Vec<bool>,
+    /// The candidate list of each route in the heap.
+    cursors: Vec<Option<Cursor>>,
+    scratch: Scratch,
+    stage: Stage,
+    limit_km: f64,
+    /// What the pass gave, in order, with global indices.
+    out: Vec<Assignment>,
+    /// How often a route's list ran out and was built again.
+    rebuilds: usize,
+}
+
+impl Pass {
+    fn new(routes: Vec<u32>, local: Local, stage: &StageInputs) -> Self {
+        let centres = routes
+            .iter()
+            .map(|&r| {
+                stage.routes[r as usize]
+                    .centroid
+                    .map(|(lat, lon)| Centre::new(lat, lon))
+            })
+            .collect();
+        Self {
+            need: routes.iter().map(|&r| stage.need[r as usize]).collect(),
+            centres,
+            given: vec![false; local.prospects.len()],
+            cursors: (0..routes.len()).map(|_| None).collect(),
+            scratch: Scratch::default(),
+            stage: stage.stage,
+            limit_km: stage.limit_km,
+            out: Vec::new(),
+            rebuilds: 0,
+            routes,
+            local,
+        }
+    }
+
+    /// Route `r`'s nearest free candidates, as many as [`keep`] says for its `rebuilds`-th list.
+    fn open(&mut self, r: usize, rebuilds: u32) -> Cursor {
+        let centre = self.centres[r]
             .as_ref()
             .expect("only routes with a centroid have a list");
-        let Nearest { list, truncated } = local.buckets.nearest(
-            &local.route_buckets[r],
+        let Nearest { list, truncated } = self.local.buckets.nearest(
+            &self.local.route_buckets[r],
             centre,
-            limit_km,
-            keep(need, rebuilds),
-            &local.points,
-            scratch,
+            self.limit_km,
+            keep(self.need[r], rebuilds),
+            &self.local.points,
+            &mut self.scratch,
         );
         Cursor {
             list,
@@ -276,94 +311,111 @@ pub(super) fn run(mut region: Region, stage: &StageInputs) -> Outcome {
             rebuilds,
             truncated,
         }
-    };
-    let mut cursors: Vec<Option<Cursor>> = (0..region.routes.len()).map(|_| None).collect();
-    let mut heap = BinaryHeap::new();
-    for r in 0..region.routes.len() {
-        if centres[r].is_none() || need[r] == 0 {
-            continue;
+    }
+
+    /// Opens the list of every route with a centroid and a need, and heaps each one's first candidate.
+    fn first_candidates(&mut self) -> BinaryHeap<Next> {
+        let mut heap = BinaryHeap::new();
+        for r in 0..self.routes.len() {
+            if self.centres[r].is_none() || self.need[r] == 0 {
+                continue;
+            }
+            let cursor = self.open(r, 0);
+            if let Some(&(distance, prospect)) = cursor.list.first() {
+                heap.push(Next {
+                    distance,
+                    route: r as u32,
+                    prospect,
+                });
+                self.cursors[r] = Some(cursor);
+            }
         }
-        let cursor = open(&local, r, need[r], 0, &mut scratch);
-        if let Some(&(distance, prospect)) = cursor.list.first() {
-            heap.push(Next {
+        heap
+    }
+
+    /// Gives the pairs with a distance, in increasing (distance, route, prospect) order.
+    ///
+    /// The top is replaced in place by the same route's next candidate (one sift instead of a pop and
+    /// a push); candidates given meanwhile to other routes are passed over in the route's own list.
+    fn by_distance(&mut self, mut heap: BinaryHeap<Next>) {
+        while let Some(mut top) = heap.peek_mut() {
+            let Next {
                 distance,
-                route: r as u32,
+                route,
                 prospect,
-            });
-            cursors[r] = Some(cursor);
+            } = *top;
+            let r = route as usize;
+            if !self.given[prospect as usize] {
+                self.given[prospect as usize] = true;
+                self.local.buckets.remove(prospect);
+                self.need[r] -= 1;
+                self.out.push(Assignment {
+                    route: self.routes[r] as usize,
+                    prospect: self.local.prospects[prospect as usize] as usize,
+                    stage: self.stage,
+                    distance_km: Some(distance),
+                });
+            }
+            match self.next_candidate(r) {
+                Some((distance, prospect)) => {
+                    *top = Next {
+                        distance,
+                        route,
+                        prospect,
+                    }
+                }
+                None => {
+                    PeekMut::pop(top);
+                    self.cursors[r] = None;
+                }
+            }
         }
     }
-    // The top is replaced in place by the same route's next candidate (one sift instead of a pop and
-    // a push); candidates given meanwhile to other routes are passed over in the route's own list.
-    while let Some(mut top) = heap.peek_mut() {
-        let Next {
-            distance,
-            route,
-            prospect,
-        } = *top;
-        let r = route as usize;
-        if !given[prospect as usize] {
-            given[prospect as usize] = true;
-            local.buckets.remove(prospect);
-            need[r] -= 1;
-            out.push(Assignment {
-                route: region.routes[r] as usize,
-                prospect: local.prospects[prospect as usize] as usize,
-                stage,
-                distance_km: Some(distance),
-            });
+
+    /// Route `r`'s next free candidate after the one just heaped, if it still needs one; a list cut
+    /// short is built again from the free prospects when it runs out.
+    fn next_candidate(&mut self, r: usize) -> Option<(f64, u32)> {
+        if self.need[r] == 0 {
+            return None;
         }
-        let next = if need[r] == 0 {
-            None
-        } else {
-            let cursor = cursors[r].as_mut().expect("cursor of a route in the heap");
-            cursor.pos += 1;
-            loop {
-                match cursor.list.get(cursor.pos) {
-                    Some(&(_, p)) if given[p as usize] => cursor.pos += 1,
-                    Some(&next) => break Some(next),
-                    None if cursor.truncated => {
-                        *cursor = open(&local, r, need[r], cursor.rebuilds + 1, &mut scratch);
-                        rebuilds += 1;
-                    }
-                    None => break None,
+        let mut cursor = self.cursors[r].take().expect("cursor of a route in the heap");
+        cursor.pos += 1;
+        let next = loop {
+            match cursor.list.get(cursor.pos) {
+                Some(&(_, p)) if self.given[p as usize] => cursor.pos += 1,
+                Some(&next) => break Some(next),
+                None if cursor.truncated => {
+                    cursor = self.open(r, cursor.rebuilds + 1);
+                    self.rebuilds += 1;
                 }
+                None => break None,
             }
         };
-        match next {
-            Some((distance, prospect)) => {
-                *top = Next {
-                    distance,
-                    route,
-                    prospect,
-                }
+        self.cursors[r] = Some(cursor);
+        next
+    }
+
+    /// Pairs of routes without a centroid have no distance: after all others, by route then prospect.
+    fn without_centroid(&mut self) {
+        let mut ids = Vec::new();
+        for r in 0..self.routes.len() {
+            if self.centres[r].is_some() || self.need[r] == 0 {
+                continue;
             }
-            None => {
-                PeekMut::pop(top);
-                cursors[r] = None;
+            ids.clear();
+            for &b in &self.local.route_buckets[r] {
+                ids.extend_from_slice(self.local.buckets.members(b));
+            }
+            ids.sort_unstable();
+            for &p in ids.iter().take(self.need[r]) {
+                self.local.buckets.remove(p);
+                self.out.push(Assignment {
+                    route: self.routes[r] as usize,
+                    prospect: self.local.prospects[p as usize] as usize,
+                    stage: self.stage,
+                    distance_km: None,
+                });
             }
         }
     }
-    // Pairs of routes without a centroid have no distance: after all others, by route then prospect.
-    let mut ids = Vec::new();
-    for r in 0..region.routes.len() {
-        if centres[r].is_some() || need[r] == 0 {
-            continue;
-        }
-        ids.clear();
-        for &b in &local.route_buckets[r] {
-            ids.extend_from_slice(local.buckets.members(b));
-        }
-        ids.sort_unstable();
-        for &p in ids.iter().take(need[r]) {
-            local.buckets.remove(p);
-            out.push(Assignment {
-                route: region.routes[r] as usize,
-                prospect: local.prospects[p as usize] as usize,
-                stage,
-                distance_km: None,
-            });
-        }
-    }
-    Outcome { given: out, rebuilds }
 }
