@@ -15,6 +15,7 @@
 
 pub mod config;
 pub mod copy;
+pub mod error;
 pub mod generate;
 pub mod map;
 pub mod memory;

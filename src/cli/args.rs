@@ -97,7 +97,7 @@ impl WriteArgs {
         {
             ["in-place"] => Ok(WriteMode::InPlace),
             ["table", name] => Ok(WriteMode::Table(name.to_string())),
-            other => Err(DataFusionError::Configuration(format!(
+            other => Err(routeflow::error::bad_input(format!(
                 "--write takes `in-place` or `table NAME`, not `{}`",
                 other.join(" ")
             ))),

@@ -4,7 +4,6 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use datafusion::error::DataFusionError;
 
 #[derive(Subcommand, Debug)]
 pub enum ConfigCommand {
@@ -28,8 +27,8 @@ pub fn config(command: ConfigCommand, config_file: Option<PathBuf>) -> anyhow::R
         argv.push("run".into());
     }
     argv.extend(args);
-    let (_, layered, matches) = super::parse(argv)
-        .map_err(|_| DataFusionError::Configuration("the command to show does not parse".into()))?;
+    let (_, layered, matches) =
+        super::parse(argv).map_err(|_| routeflow::error::bad_input("the command to show does not parse"))?;
     if let Some(file) = &layered.file {
         println!("# configuration file: {}", file.display());
     }

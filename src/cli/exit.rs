@@ -1,46 +1,31 @@
-//! Exit codes: 0 success, 1 failure, 2 partial (some sink partitions failed; the SQL Server sink's
-//! outcome, never the file sink's, which writes all or fails), 3 bad configuration or input.
+//! Exit codes by meaning (README, "Exit codes"): 0 success, 1 an unexpected failure or a bug,
+//! 2 partial (some SQL Server sink partitions failed; the file sink writes all or fails), 3 bad
+//! configuration or input. The kind of routeflow's own error decides ([`routeflow::error`]), never
+//! which library the error came from.
 
 use datafusion::error::DataFusionError;
+use routeflow::error::Kind;
 
-pub const EXIT_FAILURE: u8 = 1;
-pub const EXIT_PARTIAL: u8 = 2;
-pub const EXIT_BAD_INPUT: u8 = 3;
+pub const EXIT_FAILURE: u8 = Kind::Failure as u8;
+pub const EXIT_BAD_INPUT: u8 = Kind::BadInput as u8;
 
-/// Some output partitions failed (the summary lists them): exit 2, a re-run completes the job.
-#[derive(Debug)]
-pub struct PartialFailure(pub usize);
-
-impl std::fmt::Display for PartialFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} output partition(s) failed; run again to complete them",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for PartialFailure {}
-
-/// The exit code for a command's error: 2 for a partial failure, 3 when the root cause is a
-/// DataFusion configuration, plan or schema error (bad configuration or input), else 1.
+/// The exit code for a command's error: the kind of the first routeflow error among its causes,
+/// 1 when there is none (a lost connection, a full disk: nothing the input could fix).
 pub fn exit_code(e: &anyhow::Error) -> u8 {
-    if e.downcast_ref::<PartialFailure>().is_some() {
-        return EXIT_PARTIAL;
-    }
-    match e
-        .downcast_ref::<DataFusionError>()
-        .map(DataFusionError::find_root)
-    {
-        Some(
-            DataFusionError::Configuration(_) | DataFusionError::Plan(_) | DataFusionError::SchemaError(..),
-        ) => EXIT_BAD_INPUT,
-        _ => EXIT_FAILURE,
-    }
+    routeflow::error::kind_of(e.as_ref()) as u8
 }
 
-/// The error and its causes on one line, for logs read the morning after.
+/// The error and its causes on one line, for logs read the morning after. DataFusion's wrapper of
+/// an error raised in routeflow's own code adds only "External error", so it is left out.
 pub fn one_line(e: &anyhow::Error) -> String {
-    e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
+    e.chain()
+        .filter(|c| {
+            !matches!(
+                c.downcast_ref::<DataFusionError>(),
+                Some(DataFusionError::External(_))
+            )
+        })
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
 }

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use datafusion::error::DataFusionError;
 use routeflow::map::{self, MapFormat, MapSource, Selection};
 use tracing::info;
 
@@ -61,10 +60,10 @@ pub async fn map(args: MapArgs) -> anyhow::Result<()> {
     };
     let routes = map::load(&source, &selection, concurrency(None)).await?;
     if routes.is_empty() {
-        return Err(DataFusionError::Configuration("no route matches the selection".into()).into());
+        return Err(routeflow::error::bad_input("no route matches the selection").into());
     }
     if routes.len() > format.max_routes() {
-        return Err(DataFusionError::Configuration(format!(
+        return Err(routeflow::error::bad_input(format!(
             "{} routes selected; one {:?} map shows at most {}: narrow it with --distributor, --agent or --date",
             routes.len(),
             format,

@@ -8,7 +8,6 @@ use routeflow::progress;
 use routeflow::run::{self, RunConfig};
 
 use super::args::{InputArgs, PlanArgs, WriteArgs, concurrency};
-use super::exit::PartialFailure;
 use super::logging::LogFormat;
 
 #[derive(Args, Debug)]
@@ -84,7 +83,7 @@ pub async fn run(args: RunArgs, quiet: bool, log_format: LogFormat) -> anyhow::R
         (false, LogFormat::Pretty) => progress::Mode::Auto,
     };
     let interval = Duration::try_from_secs_f64(args.progress_interval)
-        .map_err(|e| DataFusionError::Configuration(format!("--progress-interval: {e}")))?;
+        .map_err(|e| routeflow::error::bad_input(format!("--progress-interval: {e}")))?;
     let reporter = progress::start(progress::global(), mode, interval);
     let summary = run::run(&config).await;
     reporter.finish();
@@ -106,7 +105,10 @@ pub async fn run(args: RunArgs, quiet: bool, log_format: LogFormat) -> anyhow::R
         }
     }
     match &summary.sink {
-        Some(sink) if !sink.failed.is_empty() => Err(PartialFailure(sink.failed.len()).into()),
+        Some(sink) if !sink.failed.is_empty() => Err(routeflow::error::Error::PartialWrite {
+            failed: sink.failed.len(),
+        }
+        .into()),
         _ => Ok(()),
     }
 }

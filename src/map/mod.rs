@@ -267,7 +267,7 @@ impl MapFormat {
             "svg" => Ok(Self::Svg),
             "png" => Ok(Self::Png),
             "html" | "htm" => Ok(Self::Html),
-            _ => Err(DataFusionError::Configuration(format!(
+            _ => Err(crate::error::bad_input(format!(
                 "{}: the map format comes from the extension: .geojson, .svg, .png or .html",
                 path.display()
             ))),

@@ -37,8 +37,8 @@ impl TableLayout {
     /// The plan table keeps every stored column (extra columns are written back unchanged); the other
     /// tables keep only the contract's columns. `origin` names the data in error messages.
     pub fn new(table: &str, stored: &Schema, origin: &str) -> Result<Self> {
-        let contract =
-            schema::columns(table).ok_or_else(|| DataFusionError::Plan(format!("unknown table {table}")))?;
+        let contract = schema::columns(table)
+            .ok_or_else(|| crate::error::bad_input(format!("unknown table {table}")))?;
         let stored = StoredTable {
             schema: stored,
             table,
@@ -54,7 +54,7 @@ impl TableLayout {
                 .collect::<Result<Vec<_>>>()?
         };
         if stored.find(SOURCE_ORDINAL).is_some() {
-            return Err(DataFusionError::Plan(format!(
+            return Err(crate::error::bad_input(format!(
                 "table {table} in {origin} has a column named {SOURCE_ORDINAL}, which routeflow reserves"
             )));
         }
@@ -160,7 +160,7 @@ impl StoredTable<'_> {
         if missing.is_empty() {
             return Ok(());
         }
-        Err(DataFusionError::Plan(format!(
+        Err(crate::error::bad_input(format!(
             "table {} in {} lacks column(s) {}; it has: {}",
             self.table,
             self.origin,
@@ -182,7 +182,7 @@ impl StoredTable<'_> {
             Some(index) => {
                 let from = self.schema.field(index).data_type();
                 if !can_cast_types(from, &target) {
-                    return Err(DataFusionError::Plan(format!(
+                    return Err(crate::error::bad_input(format!(
                         "column {}.{} in {} has type {from}, which cannot be read as {target}",
                         self.table, c.name, self.origin
                     )));

@@ -107,7 +107,7 @@ impl FileTable {
                         .zip(first.fields())
                         .any(|(a, b)| a.name() != b.name())
                 {
-                    return Err(DataFusionError::Plan(format!(
+                    return Err(crate::error::bad_input(format!(
                         "table {table} in {origin}: file {} has other columns than {}",
                         other.location, files[0].location
                     )));
@@ -142,7 +142,7 @@ async fn find_files(location: &Location, table: &str) -> Result<(Vec<ObjectMeta>
         .try_collect()
         .await?;
     if files.is_empty() {
-        return Err(DataFusionError::Plan(format!(
+        return Err(crate::error::bad_input(format!(
             "table {table} not found in {}: expected {table}.parquet, {table}.csv or a directory \
              {table}/ of Parquet files",
             location.display

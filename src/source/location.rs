@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use datafusion::error::{DataFusionError, Result};
+use datafusion::error::Result;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::prelude::SessionContext;
 use object_store::ObjectStore;
@@ -32,13 +32,13 @@ impl Location {
         let url = to_url(dir_or_url)?;
         let store_url = ObjectStoreUrl::parse(&url[..url::Position::BeforePath])?;
         let prefix = Path::from_url_path(url.path())
-            .map_err(|e| DataFusionError::Configuration(format!("bad path in {dir_or_url}: {e}")))?;
+            .map_err(|e| crate::error::bad_input(format!("bad path in {dir_or_url}: {e}")))?;
         let runtime = ctx.runtime_env();
         let store = match runtime.object_store(&store_url) {
             Ok(store) => store,
             Err(_) => {
                 let (store, _) = object_store::parse_url(&url).map_err(|e| {
-                    DataFusionError::Configuration(format!(
+                    crate::error::bad_input(format!(
                         "cannot open {dir_or_url}: {e} (s3://, gs:// and az:// need a build with \
                          the `cloud` feature; memory:// stores must be registered by the caller)"
                     ))
@@ -84,12 +84,11 @@ fn to_url(dir_or_url: &str) -> Result<Url> {
         .is_some_and(|(scheme, _)| !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric()));
     if has_scheme {
         return Url::parse(dir_or_url)
-            .map_err(|e| DataFusionError::Configuration(format!("bad URL {dir_or_url}: {e}")));
+            .map_err(|e| crate::error::bad_input(format!("bad URL {dir_or_url}: {e}")));
     }
     let path = std::path::absolute(dir_or_url)
-        .map_err(|e| DataFusionError::Configuration(format!("bad path {dir_or_url}: {e}")))?;
-    Url::from_directory_path(&path)
-        .map_err(|_| DataFusionError::Configuration(format!("bad path {dir_or_url}")))
+        .map_err(|e| crate::error::bad_input(format!("bad path {dir_or_url}: {e}")))?;
+    Url::from_directory_path(&path).map_err(|_| crate::error::bad_input(format!("bad path {dir_or_url}")))
 }
 
 #[cfg(test)]

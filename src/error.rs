@@ -1,0 +1,97 @@
+//! routeflow's own errors: what went wrong, sorted by what the operator does about it. The kind, not
+//! the library that raised the error, decides the exit code (README, "Exit codes").
+//!
+//! Inside DataFusion (table providers, operators, sinks) errors must be `DataFusionError`s, so a
+//! routeflow [`Error`] travels there as `DataFusionError::External` and [`exit_code`] finds it again by
+//! walking the chain of causes. An error no routeflow code classified is unexpected: exit 1.
+
+use std::error::Error as StdError;
+
+use datafusion::error::DataFusionError;
+
+/// A routeflow error: its [`Kind`] and a message that names what the operator must look at.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Configuration or input data the user can fix (a missing file, a bad option, a query that does
+    /// not plan): exit 3, nothing was written.
+    #[error("{message}")]
+    BadInput {
+        message: String,
+        #[source]
+        source: Option<Box<dyn StdError + Send + Sync>>,
+    },
+    /// Some output partitions failed and the rest were written: exit 2, a re-run completes the job.
+    #[error("{failed} output partition(s) failed; run again to complete them")]
+    PartialWrite { failed: usize },
+    /// Something routeflow itself got wrong (a shipped `plans/*.sql` that does not plan, a broken
+    /// invariant): exit 1, a bug to report.
+    #[error("internal error: {message}")]
+    Internal {
+        message: String,
+        #[source]
+        source: Option<Box<dyn StdError + Send + Sync>>,
+    },
+}
+
+/// Exit codes by meaning (0 is success).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// 1: an unexpected failure (a lost connection, a full disk, a bug).
+    Failure = 1,
+    /// 2: some output partitions failed.
+    PartialWrite = 2,
+    /// 3: bad configuration or input.
+    BadInput = 3,
+}
+
+impl Error {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Error::BadInput { .. } => Kind::BadInput,
+            Error::PartialWrite { .. } => Kind::PartialWrite,
+            Error::Internal { .. } => Kind::Failure,
+        }
+    }
+}
+
+/// Bad input, as a `DataFusionError` for code that runs inside DataFusion.
+pub fn bad_input(message: impl Into<String>) -> DataFusionError {
+    DataFusionError::External(Box::new(Error::BadInput {
+        message: message.into(),
+        source: None,
+    }))
+}
+
+/// Bad input caused by `source` (an unreadable file, an unparsable value).
+pub fn bad_input_from(
+    message: impl Into<String>,
+    source: impl Into<Box<dyn StdError + Send + Sync>>,
+) -> DataFusionError {
+    DataFusionError::External(Box::new(Error::BadInput {
+        message: message.into(),
+        source: Some(source.into()),
+    }))
+}
+
+/// An internal error, as a `DataFusionError`.
+pub fn internal(
+    message: impl Into<String>,
+    source: Option<Box<dyn StdError + Send + Sync>>,
+) -> DataFusionError {
+    DataFusionError::External(Box::new(Error::Internal {
+        message: message.into(),
+        source,
+    }))
+}
+
+/// The kind of the first routeflow [`Error`] in `e`'s chain of causes; [`Kind::Failure`] if none.
+pub fn kind_of(e: &(dyn StdError + 'static)) -> Kind {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if let Some(ours) = e.downcast_ref::<Error>() {
+            return ours.kind();
+        }
+        next = e.source();
+    }
+    Kind::Failure
+}
