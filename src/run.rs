@@ -313,7 +313,7 @@ async fn run_with_id(config: &RunConfig, run_id: String) -> Result<RunSummary> {
 
     mark = Instant::now();
     progress.set_phase("plan");
-    plan::register(&ctx, &config.plan, true, |stage, materialized| {
+    plan::register_for_run(&ctx, &config.plan, progress, |stage, materialized| {
         let seconds = elapsed(mark);
         info!(phase = stage, seconds, "stage done");
         for (table, rows) in materialized {

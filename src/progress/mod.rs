@@ -2,8 +2,9 @@
 //! thread that shows it either as a terminal progress bar or as plain log lines.
 //!
 //! The counter side ([`Progress`], here) is separate from the display side ([`start`]) so that the
-//! planning code never depends on whether anyone is watching. [`reporter`] runs the display thread,
-//! [`plain`] writes log lines and [`terminal`] draws the bar.
+//! planning code never depends on whether anyone is watching: operators are handed a `Progress` and
+//! count on it. [`reporter`] runs the display thread, [`plain`] writes log lines and [`terminal`]
+//! draws the bar.
 
 pub mod plain;
 pub mod reporter;
@@ -44,8 +45,8 @@ struct PhaseState {
     started: Instant,
 }
 
-/// The process's progress. A batch run is one per process, and the sequencing operator, deep inside
-/// DataFusion's execution, has no handle of its own to reach the reporter.
+/// The process's progress: the one the command line shows and [`crate::run::run`] counts on. A
+/// batch run is one per process; the run hands it to the operators that count routes.
 pub fn global() -> &'static Progress {
     static GLOBAL: std::sync::OnceLock<Progress> = std::sync::OnceLock::new();
     GLOBAL.get_or_init(Progress::new)
