@@ -9,6 +9,8 @@
 //!
 //! [`mssql`] holds what the SQL Server source and sink share (pool, catalog, type mapping).
 //!
+//! [`names`] holds the names SQL and Rust share (route key, stage views, their columns).
+//!
 //! [`run`] wires them together for a batch run and produces the [`summary`]; [`snapshot`] keeps what a
 //! run read and wrote for auditors, [`sql`] lets analysts query sources, stages and snapshots, and
 //! [`map`] draws a run's routes for planners.
@@ -20,6 +22,7 @@ pub mod generate;
 pub mod map;
 pub mod memory;
 pub mod mssql;
+pub mod names;
 pub mod plan;
 pub mod progress;
 pub mod redact;

@@ -4,4 +4,5 @@
 
 pub mod catalog;
 pub mod conn;
+pub mod options;
 pub mod types;

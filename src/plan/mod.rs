@@ -23,7 +23,11 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
 use tracing::debug;
 
+use crate::names::{stage, view};
+use crate::progress::Progress;
 pub use options::PlanOptions;
+use sequence_exec::{SequenceTable, Sequencing};
+use topup_exec::TopUpTable;
 
 /// One stage of the plan and the tables it creates.
 pub struct Stage {
@@ -33,6 +37,16 @@ pub struct Stage {
     /// They are computed at the same time: all of a stage's views are planned before any of them is
     /// materialised, so none reads another's table.
     pub materialize: &'static [&'static str],
+}
+
+impl Stage {
+    const fn new(name: &'static str, body: Body, materialize: &'static [&'static str]) -> Self {
+        Self {
+            name,
+            body,
+            materialize,
+        }
+    }
 }
 
 /// A file of `plans/`: `CREATE VIEW` statements.
@@ -65,46 +79,30 @@ pub enum Body {
 
 /// The stages in order.
 pub const STAGES: &[Stage] = &[
-    Stage {
-        name: "lookup",
-        body: Body::Sql(&[plan_file!("lookup")]),
-        materialize: &[],
-    },
-    Stage {
-        name: "enrich",
-        body: Body::Sql(&[plan_file!("enrich")]),
-        materialize: &["plan_stops"],
-    },
-    Stage {
-        name: "routes",
-        body: Body::Sql(&[plan_file!("routes"), plan_file!("prospects")]),
-        materialize: &["routes", "eligible_prospects"],
-    },
-    Stage {
-        name: "candidates",
-        body: Body::Sql(&[plan_file!("candidates")]),
-        materialize: &[],
-    },
-    Stage {
-        name: "topup",
-        body: Body::TopUp,
-        materialize: &["topup"],
-    },
-    Stage {
-        name: "sequence",
-        body: Body::Sequence(plan_file!("sequence")),
-        materialize: &["route_stops"],
-    },
-    Stage {
-        name: "route_summary",
-        body: Body::Sql(&[plan_file!("route_summary")]),
-        materialize: &[],
-    },
-    Stage {
-        name: "route_plan",
-        body: Body::Sql(&[plan_file!("route_plan")]),
-        materialize: &[],
-    },
+    Stage::new(stage::LOOKUP, Body::Sql(&[plan_file!("lookup")]), &[]),
+    Stage::new(
+        stage::ENRICH,
+        Body::Sql(&[plan_file!("enrich")]),
+        &[view::PLAN_STOPS],
+    ),
+    Stage::new(
+        stage::ROUTES,
+        Body::Sql(&[plan_file!("routes"), plan_file!("prospects")]),
+        &[view::ROUTES, view::ELIGIBLE_PROSPECTS],
+    ),
+    Stage::new(stage::CANDIDATES, Body::Sql(&[plan_file!("candidates")]), &[]),
+    Stage::new(stage::TOPUP, Body::TopUp, &[view::TOPUP]),
+    Stage::new(
+        stage::SEQUENCE,
+        Body::Sequence(plan_file!("sequence")),
+        &[view::ROUTE_STOPS],
+    ),
+    Stage::new(
+        stage::ROUTE_SUMMARY,
+        Body::Sql(&[plan_file!("route_summary")]),
+        &[],
+    ),
+    Stage::new(stage::ROUTE_PLAN, Body::Sql(&[plan_file!("route_plan")]), &[]),
 ];
 
 /// Registers the UDFs, the run options and every stage on `ctx`, whose source tables must already be
@@ -116,12 +114,33 @@ pub async fn register(
     ctx: &SessionContext,
     options: &PlanOptions,
     materialize: bool,
+    on_stage: impl FnMut(&str, &[(&str, usize)]),
+) -> Result<()> {
+    register_stages(ctx, options, materialize, None, on_stage).await
+}
+
+/// [`register`] for a batch run: materialised, and the sequencing operator counts every route it
+/// sequences on `progress`.
+pub async fn register_for_run(
+    ctx: &SessionContext,
+    options: &PlanOptions,
+    progress: &Progress,
+    on_stage: impl FnMut(&str, &[(&str, usize)]),
+) -> Result<()> {
+    register_stages(ctx, options, true, Some(progress), on_stage).await
+}
+
+async fn register_stages(
+    ctx: &SessionContext,
+    options: &PlanOptions,
+    materialize: bool,
+    progress: Option<&Progress>,
     mut on_stage: impl FnMut(&str, &[(&str, usize)]),
 ) -> Result<()> {
     for udf in geo::udfs() {
         ctx.register_udf(udf);
     }
-    ctx.register_batch("run_options", options.to_batch()?)?;
+    ctx.register_batch(view::RUN_OPTIONS, options.to_batch()?)?;
     for stage in STAGES {
         match &stage.body {
             Body::Sql(files) => {
@@ -130,14 +149,18 @@ pub async fn register(
                 }
             }
             Body::TopUp => {
-                let topup = topup_exec::TopUpTable::new(ctx, options.max_distance_km).await?;
-                ctx.register_table("topup", Arc::new(topup))?;
+                let topup = TopUpTable::new(ctx, options.max_distance_km).await?;
+                ctx.register_table(view::TOPUP, Arc::new(topup))?;
             }
             Body::Sequence(file) => {
                 run_statements(ctx, file).await?;
-                let stops =
-                    sequence_exec::SequenceTable::new(ctx, options.sequence, options.no_coords_stop).await?;
-                ctx.register_table("route_stops", Arc::new(stops))?;
+                let sequencing = Sequencing {
+                    mode: options.sequence,
+                    no_coords_stop: options.no_coords_stop,
+                    progress: progress.cloned(),
+                };
+                let stops = SequenceTable::new(ctx, sequencing).await?;
+                ctx.register_table(view::ROUTE_STOPS, Arc::new(stops))?;
             }
         }
         let mut rows = Vec::new();
@@ -156,12 +179,12 @@ pub async fn register(
 /// (`route_plan` reads `route_stops` and the plan table) nor the snapshot reads these. A view holds
 /// the tables it was planned on, so the views over the two tables go with them.
 const NOT_READ_BY_OUTPUT: &[&str] = &[
-    "topup_routes",
-    "route_barangays",
-    "eligible_prospects",
-    "sequence_input",
-    "topup",
-    "plan_stops",
+    view::TOPUP_ROUTES,
+    view::ROUTE_BARANGAYS,
+    view::ELIGIBLE_PROSPECTS,
+    view::SEQUENCE_INPUT,
+    view::TOPUP,
+    view::PLAN_STOPS,
 ];
 
 /// Drops the stage tables the output does not read, so that the write, where a run's memory
@@ -240,8 +263,8 @@ pub fn stage_views() -> Vec<String> {
     for stage in STAGES {
         let (files, table): (&[PlanFile], _) = match &stage.body {
             Body::Sql(files) => (files, None),
-            Body::TopUp => (&[], Some("topup")),
-            Body::Sequence(file) => (std::slice::from_ref(file), Some("route_stops")),
+            Body::TopUp => (&[], Some(view::TOPUP)),
+            Body::Sequence(file) => (std::slice::from_ref(file), Some(view::ROUTE_STOPS)),
         };
         for statement in files.iter().flat_map(|f| statements(f.sql)) {
             let mut words = statement
@@ -283,12 +306,25 @@ mod tests {
     }
 
     #[test]
+    fn every_view_rust_reads_is_a_stage_view() {
+        let views = stage_views();
+        for (name, _) in crate::names::READ_FROM_VIEWS {
+            assert!(views.iter().any(|v| v == name), "{name} is not a stage name");
+        }
+    }
+
+    #[test]
     fn every_released_name_is_a_stage_table_or_view() {
         let views = stage_views();
         for name in NOT_READ_BY_OUTPUT {
             assert!(views.iter().any(|v| v == name), "{name} is not a stage name");
         }
-        for kept in ["route_stops", "route_summary", "route_plan", "routes"] {
+        for kept in [
+            view::ROUTE_STOPS,
+            view::ROUTE_SUMMARY,
+            view::ROUTE_PLAN,
+            view::ROUTES,
+        ] {
             assert!(
                 !NOT_READ_BY_OUTPUT.contains(&kept),
                 "{kept} is read by the output or summary"

@@ -7,7 +7,8 @@
 //! routes. It groups a partition's rows by `route_idx` (an integer sort of row numbers, no row is
 //! moved), sequences each route with [`sequence_route`] on plain arrays, and appends the three result
 //! columns to the rows as they came. Filters on the route key are pushed into the input, so an
-//! analyst asking for one route sequences only that route.
+//! analyst asking for one route sequences only that route. Each route sequenced is counted on the
+//! progress handle the run passes in ([`Sequencing::progress`]).
 
 use std::fmt;
 use std::sync::Arc;
@@ -37,29 +38,41 @@ use futures::TryStreamExt;
 use super::geo::MANILA;
 use super::sequence::{SequenceMode, sequence_route};
 use super::topup_exec::project;
+use crate::names::column::{DEPOT_LAT, DEPOT_LON, LATITUDE, LONGITUDE, NN_KM, ROUTE_IDX, ROUTE_KM, STOP_NO};
+use crate::names::{CUST_NO, ROUTE_KEY, view};
+use crate::progress::Progress;
 
-/// The route key: input partitions must hold whole routes of it.
-const ROUTE_KEY: [&str; 3] = ["DistributorID", "AgentID", "RouteDate"];
+/// What sequencing reads from `sequence_input`, in the order [`sequence_partition`] takes it.
+const INPUT_COLUMNS: [&str; 6] = [ROUTE_IDX, CUST_NO, LATITUDE, LONGITUDE, DEPOT_LAT, DEPOT_LON];
+
+/// How routes are sequenced, and where finished routes are counted.
+#[derive(Debug, Clone)]
+pub struct Sequencing {
+    pub mode: SequenceMode,
+    /// StopNo of stops without coordinates (at least N + 1).
+    pub no_coords_stop: i32,
+    /// Counts every sequenced route, for the progress a batch run shows; `None` when nobody watches
+    /// (analysts' queries, `explain`).
+    pub progress: Option<Progress>,
+}
 
 /// The `route_stops` table: computed on scan from the `sequence_input` view.
 #[derive(Debug)]
 pub struct SequenceTable {
     input: LogicalPlan,
     schema: SchemaRef,
-    mode: SequenceMode,
-    no_coords_stop: i32,
+    sequencing: Sequencing,
 }
 
 impl SequenceTable {
     /// Looks up `sequence_input` in `ctx`; it must be registered first.
-    pub async fn new(ctx: &SessionContext, mode: SequenceMode, no_coords_stop: i32) -> Result<Self> {
-        let input = ctx.table("sequence_input").await?.into_unoptimized_plan();
+    pub async fn new(ctx: &SessionContext, sequencing: Sequencing) -> Result<Self> {
+        let input = ctx.table(view::SEQUENCE_INPUT).await?.into_unoptimized_plan();
         let schema = output_schema(input.schema().inner());
         Ok(Self {
             input,
             schema,
-            mode,
-            no_coords_stop,
+            sequencing,
         })
     }
 }
@@ -67,9 +80,9 @@ impl SequenceTable {
 /// The input's columns followed by the three results.
 fn output_schema(input: &SchemaRef) -> SchemaRef {
     let mut fields: Vec<Field> = input.fields().iter().map(|f| f.as_ref().clone()).collect();
-    fields.push(Field::new("stop_no", DataType::Int32, false));
-    fields.push(Field::new("route_km", DataType::Float64, false));
-    fields.push(Field::new("nn_km", DataType::Float64, false));
+    fields.push(Field::new(STOP_NO, DataType::Int32, false));
+    fields.push(Field::new(ROUTE_KM, DataType::Float64, false));
+    fields.push(Field::new(NN_KM, DataType::Float64, false));
     Arc::new(Schema::new(fields))
 }
 
@@ -116,8 +129,7 @@ impl TableProvider for SequenceTable {
             input = input.filter(predicate)?;
         }
         let input = state.create_physical_plan(&input.build()?).await?;
-        let exec: Arc<dyn ExecutionPlan> =
-            Arc::new(SequenceExec::try_new(input, self.mode, self.no_coords_stop)?);
+        let exec: Arc<dyn ExecutionPlan> = Arc::new(SequenceExec::try_new(input, self.sequencing.clone())?);
         match projection {
             None => Ok(exec),
             Some(p) => project(exec, p),
@@ -129,29 +141,20 @@ impl TableProvider for SequenceTable {
 #[derive(Debug)]
 pub struct SequenceExec {
     input: Arc<dyn ExecutionPlan>,
-    mode: SequenceMode,
-    no_coords_stop: i32,
+    sequencing: Sequencing,
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
-    /// Input column indices of what sequencing reads, in the order [`sequence_partition`] takes
-    /// them: route_idx, CustNo, latitude, longitude, depot_lat, depot_lon.
+    /// Input column indices of [`INPUT_COLUMNS`].
     columns: [usize; 6],
     /// Rows out and time spent sequencing, per partition (EXPLAIN ANALYZE).
     metrics: ExecutionPlanMetricsSet,
 }
 
 impl SequenceExec {
-    pub fn try_new(input: Arc<dyn ExecutionPlan>, mode: SequenceMode, no_coords_stop: i32) -> Result<Self> {
+    pub fn try_new(input: Arc<dyn ExecutionPlan>, sequencing: Sequencing) -> Result<Self> {
         let input_schema = input.schema();
         let mut columns = [0; 6];
-        for (slot, name) in columns.iter_mut().zip([
-            "route_idx",
-            "CustNo",
-            "latitude",
-            "longitude",
-            "depot_lat",
-            "depot_lon",
-        ]) {
+        for (slot, name) in columns.iter_mut().zip(INPUT_COLUMNS) {
             *slot = input_schema
                 .index_of(name)
                 .map_err(|_| DataFusionError::Plan(format!("sequence_input lacks column {name}")))?;
@@ -166,8 +169,7 @@ impl SequenceExec {
         ));
         Ok(Self {
             input,
-            mode,
-            no_coords_stop,
+            sequencing,
             schema,
             properties,
             columns,
@@ -181,7 +183,7 @@ impl DisplayAs for SequenceExec {
         write!(
             f,
             "SequenceExec: mode={:?}, no_coords_stop={}",
-            self.mode, self.no_coords_stop
+            self.sequencing.mode, self.sequencing.no_coords_stop
         )
     }
 }
@@ -235,18 +237,14 @@ impl ExecutionPlan for SequenceExec {
         let [input]: [Arc<dyn ExecutionPlan>; 1] = children
             .try_into()
             .map_err(|_| DataFusionError::Internal("SequenceExec has one child".into()))?;
-        Ok(Arc::new(SequenceExec::try_new(
-            input,
-            self.mode,
-            self.no_coords_stop,
-        )?))
+        Ok(Arc::new(SequenceExec::try_new(input, self.sequencing.clone())?))
     }
 
     fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
         let input = self.input.execute(partition, Arc::clone(&context))?;
         let input_schema = self.input.schema();
         let schema = Arc::clone(&self.schema);
-        let (mode, no_coords_stop, columns) = (self.mode, self.no_coords_stop, self.columns);
+        let (sequencing, columns) = (self.sequencing.clone(), self.columns);
         let baseline = BaselineMetrics::new(&self.metrics, partition);
         let stream = futures::stream::once(async move {
             let batches: Vec<RecordBatch> = input.try_collect().await?;
@@ -255,15 +253,7 @@ impl ExecutionPlan for SequenceExec {
             // ended with one core idle for most of a second, most likely another partition's task
             // waiting behind a busy worker; on the blocking pool both partitions run to the end.
             let out = tokio::task::spawn_blocking(move || {
-                sequence_batches(
-                    batches,
-                    &input_schema,
-                    &schema,
-                    columns,
-                    mode,
-                    no_coords_stop,
-                    &baseline,
-                )
+                sequence_batches(batches, &input_schema, &schema, columns, &sequencing, &baseline)
             })
             .await
             .map_err(|e| DataFusionError::Execution(format!("sequencing task failed: {e}")))??;
@@ -284,8 +274,7 @@ fn sequence_batches(
     input_schema: &SchemaRef,
     schema: &SchemaRef,
     columns: [usize; 6],
-    mode: SequenceMode,
-    no_coords_stop: i32,
+    sequencing: &Sequencing,
     baseline: &BaselineMetrics,
 ) -> Result<Vec<RecordBatch>> {
     let timer = baseline.elapsed_compute().timer();
@@ -298,7 +287,7 @@ fn sequence_batches(
         .collect::<std::result::Result<_, _>>()?;
     let key_schema = Arc::new(input_schema.project(&columns)?);
     let keys = concat_batches(&key_schema, &keys)?;
-    let [stop_no, route_km, nn_km] = sequence_partition(&keys, mode, no_coords_stop)?;
+    let [stop_no, route_km, nn_km] = sequence_partition(&keys, sequencing)?;
     let mut offset = 0;
     let mut out = Vec::with_capacity(batches.len());
     for batch in batches {
@@ -314,9 +303,9 @@ fn sequence_batches(
     Ok(out)
 }
 
-/// Sequences every route of `rows` (whole routes, any order; the columns route_idx, CustNo,
-/// latitude, longitude, depot_lat, depot_lon) and returns stop_no, route_km and nn_km per row.
-fn sequence_partition(rows: &RecordBatch, mode: SequenceMode, no_coords_stop: i32) -> Result<[ArrayRef; 3]> {
+/// Sequences every route of `rows` (whole routes, any order; the columns of [`INPUT_COLUMNS`]) and
+/// returns stop_no, route_km and nn_km per row.
+fn sequence_partition(rows: &RecordBatch, sequencing: &Sequencing) -> Result<[ArrayRef; 3]> {
     let n = rows.num_rows();
     let route = arrow::compute::cast(rows.column(0), &DataType::Int64)?;
     let route = route.as_primitive::<Int64Type>();
@@ -361,14 +350,22 @@ fn sequence_partition(rows: &RecordBatch, mode: SequenceMode, no_coords_stop: i3
             .find(|&r| dlat.is_valid(r) && dlon.is_valid(r))
             .map(|r| (dlat.value(r), dlon.value(r)))
             .unwrap_or(MANILA);
-        let seq = sequence_route(&cust_no, &coords, depot, mode, no_coords_stop);
+        let seq = sequence_route(
+            &cust_no,
+            &coords,
+            depot,
+            sequencing.mode,
+            sequencing.no_coords_stop,
+        );
         for (&r, &s) in members.iter().zip(&seq.stop_no) {
             let r = r as usize;
             stop_no[r] = s;
             route_km[r] = seq.route_km;
             nn_km[r] = seq.nn_km;
         }
-        crate::progress::global().add_done(1);
+        if let Some(progress) = &sequencing.progress {
+            progress.add_done(1);
+        }
         start = end;
     }
     Ok([

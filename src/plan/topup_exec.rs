@@ -9,7 +9,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray, UInt32Array};
+use arrow::array::{
+    Array, ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array,
+};
 use arrow::compute::{SortOptions, concat_batches, take, take_record_batch};
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
 use async_trait::async_trait;
@@ -34,20 +36,25 @@ use datafusion::prelude::SessionContext;
 
 use tracing::debug;
 
-use super::topup::{self, Prospect, ShortRoute};
+use super::topup::{self, Assignment, Prospect, ShortRoute};
+use crate::names::column::{
+    BARANGAY, CENTROID_LAT, CENTROID_LON, CODE, DISTANCE_KM, LATITUDE, LONGITUDE, NAME, NEED, ROUTE_IDX,
+    STAGE, STORE_NAME_NIELSEN, TDLINX,
+};
+use crate::names::{AGENT_ID, CUST_NO, DISTRIBUTOR_ID, ROUTE_DATE, view};
 
 /// Columns of `topup`.
 pub fn topup_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
-        Field::new("DistributorID", DataType::Utf8, true),
-        Field::new("AgentID", DataType::Utf8, true),
-        Field::new("RouteDate", DataType::Date32, true),
-        Field::new("CustNo", DataType::Utf8, true),
-        Field::new("Name", DataType::Utf8, true),
-        Field::new("latitude", DataType::Float64, true),
-        Field::new("longitude", DataType::Float64, true),
-        Field::new("stage", DataType::Utf8, false),
-        Field::new("distance_km", DataType::Float64, true),
+        Field::new(DISTRIBUTOR_ID, DataType::Utf8, true),
+        Field::new(AGENT_ID, DataType::Utf8, true),
+        Field::new(ROUTE_DATE, DataType::Date32, true),
+        Field::new(CUST_NO, DataType::Utf8, true),
+        Field::new(NAME, DataType::Utf8, true),
+        Field::new(LATITUDE, DataType::Float64, true),
+        Field::new(LONGITUDE, DataType::Float64, true),
+        Field::new(STAGE, DataType::Utf8, false),
+        Field::new(DISTANCE_KM, DataType::Float64, true),
     ]))
 }
 
@@ -64,9 +71,9 @@ impl TopUpTable {
     /// Looks up the input views in `ctx`; they must be registered first.
     pub async fn new(ctx: &SessionContext, radius_km: f64) -> Result<Self> {
         Ok(Self {
-            routes: ctx.table("topup_routes").await?.into_unoptimized_plan(),
-            barangays: ctx.table("route_barangays").await?.into_unoptimized_plan(),
-            prospects: ctx.table("eligible_prospects").await?.into_unoptimized_plan(),
+            routes: ctx.table(view::TOPUP_ROUTES).await?.into_unoptimized_plan(),
+            barangays: ctx.table(view::ROUTE_BARANGAYS).await?.into_unoptimized_plan(),
+            prospects: ctx.table(view::ELIGIBLE_PROSPECTS).await?.into_unoptimized_plan(),
             radius_km,
         })
     }
@@ -183,9 +190,9 @@ impl ExecutionPlan for TopUpExec {
 
     fn required_input_ordering(&self) -> Vec<Option<OrderingRequirements>> {
         vec![
-            ascending(&self.routes, "route_idx"),
+            ascending(&self.routes, ROUTE_IDX),
             None,
-            ascending(&self.prospects, "tdlinx"),
+            ascending(&self.prospects, TDLINX),
         ]
     }
 
@@ -272,6 +279,22 @@ fn typed(batch: &RecordBatch, name: &str, data_type: &DataType) -> Result<ArrayR
     Ok(arrow::compute::cast(column(batch, name)?, data_type)?)
 }
 
+fn floats(batch: &RecordBatch, name: &str) -> Result<Float64Array> {
+    Ok(typed(batch, name, &DataType::Float64)?
+        .as_primitive::<Float64Type>()
+        .clone())
+}
+
+fn ints(batch: &RecordBatch, name: &str) -> Result<Int64Array> {
+    Ok(typed(batch, name, &DataType::Int64)?
+        .as_primitive::<Int64Type>()
+        .clone())
+}
+
+fn strings(batch: &RecordBatch, name: &str) -> Result<StringArray> {
+    Ok(typed(batch, name, &DataType::Utf8)?.as_string::<i32>().clone())
+}
+
 /// Builds the allocator's inputs from the collected views, allocates, and builds the `topup` batch.
 ///
 /// Routes must be in `route_idx` order (route key order) and prospects in `tdlinx` order, because
@@ -283,59 +306,65 @@ fn run(
     radius_km: f64,
     threads: usize,
 ) -> Result<RecordBatch> {
-    let routes = in_order(routes, "route_idx")?;
-    let prospects = in_order(prospects, "tdlinx")?;
+    let routes = in_order(routes, ROUTE_IDX)?;
+    let prospects = in_order(prospects, TDLINX)?;
+    let mut short = short_routes(&routes)?;
+    // Codes are looked up by the string slices of the collected batch: no allocation per row.
+    let codes = strings(barangays, CODE)?;
+    let codes = add_barangays(
+        &mut short,
+        &ints(&routes, ROUTE_IDX)?,
+        &ints(barangays, ROUTE_IDX)?,
+        &codes,
+    );
+    let candidates = candidates(&prospects, &codes)?;
+    let assigned = topup::allocate(&short, &candidates, radius_km, threads);
+    topup_batch(&routes, &prospects, &assigned)
+}
 
-    let route_idx = typed(&routes, "route_idx", &DataType::Int64)?;
-    let route_idx = route_idx.as_primitive::<Int64Type>();
+/// The allocator's routes, one per row of `routes`, without their barangays yet.
+fn short_routes(routes: &RecordBatch) -> Result<Vec<ShortRoute>> {
+    let (clat, clon) = (floats(routes, CENTROID_LAT)?, floats(routes, CENTROID_LON)?);
+    let need = ints(routes, NEED)?;
+    Ok((0..routes.num_rows())
+        .map(|i| ShortRoute {
+            centroid: (clat.is_valid(i) && clon.is_valid(i)).then(|| (clat.value(i), clon.value(i))),
+            need: need.value(i).max(0) as usize,
+            barangays: Vec::new(),
+        })
+        .collect())
+}
+
+/// Gives each short route (numbered by `route_idx`) the codes of `route_barangays` (rows `b_route`,
+/// `b_code`) as small integers, numbered in order of first appearance; returns that numbering.
+fn add_barangays<'a>(
+    short: &mut [ShortRoute],
+    route_idx: &Int64Array,
+    b_route: &Int64Array,
+    b_code: &'a StringArray,
+) -> HashMap<&'a str, u32> {
     let position: HashMap<i64, usize> = route_idx
         .values()
         .iter()
         .enumerate()
         .map(|(i, &r)| (r, i))
         .collect();
-    let (clat, clon) = (
-        typed(&routes, "centroid_lat", &DataType::Float64)?,
-        typed(&routes, "centroid_lon", &DataType::Float64)?,
-    );
-    let (clat, clon) = (
-        clat.as_primitive::<Float64Type>(),
-        clon.as_primitive::<Float64Type>(),
-    );
-    let need = typed(&routes, "need", &DataType::Int64)?;
-    let need = need.as_primitive::<Int64Type>();
-    let mut short: Vec<ShortRoute> = (0..routes.num_rows())
-        .map(|i| ShortRoute {
-            centroid: (clat.is_valid(i) && clon.is_valid(i)).then(|| (clat.value(i), clon.value(i))),
-            need: need.value(i).max(0) as usize,
-            barangays: Vec::new(),
-        })
-        .collect();
-
-    // Codes are looked up by the string slices of the collected batch: no allocation per row.
-    let b_route = typed(barangays, "route_idx", &DataType::Int64)?;
-    let b_route = b_route.as_primitive::<Int64Type>();
-    let b_code = typed(barangays, "code", &DataType::Utf8)?;
-    let b_code = b_code.as_string::<i32>();
     let mut codes: HashMap<&str, u32> = HashMap::new();
-    for i in 0..barangays.num_rows() {
+    for i in 0..b_route.len() {
         if let (Some(&r), true) = (position.get(&b_route.value(i)), b_code.is_valid(i)) {
             let next = codes.len() as u32;
             let id = *codes.entry(b_code.value(i)).or_insert(next);
             short[r].barangays.push(id);
         }
     }
-    let (plat, plon) = (
-        typed(&prospects, "latitude", &DataType::Float64)?,
-        typed(&prospects, "longitude", &DataType::Float64)?,
-    );
-    let (plat, plon) = (
-        plat.as_primitive::<Float64Type>(),
-        plon.as_primitive::<Float64Type>(),
-    );
-    let pcode = typed(&prospects, "barangay", &DataType::Utf8)?;
-    let pcode = pcode.as_string::<i32>();
-    let candidates: Vec<Prospect> = (0..prospects.num_rows())
+    codes
+}
+
+/// The allocator's prospects, one per row of `prospects`, with their barangay's number in `codes`.
+fn candidates(prospects: &RecordBatch, codes: &HashMap<&str, u32>) -> Result<Vec<Prospect>> {
+    let (plat, plon) = (floats(prospects, LATITUDE)?, floats(prospects, LONGITUDE)?);
+    let pcode = strings(prospects, BARANGAY)?;
+    Ok((0..prospects.num_rows())
         .map(|i| Prospect {
             lat: plat.value(i),
             lon: plon.value(i),
@@ -344,22 +373,28 @@ fn run(
                 .then(|| codes.get(pcode.value(i)).copied())
                 .flatten(),
         })
-        .collect();
+        .collect())
+}
 
-    let assigned = topup::allocate(&short, &candidates, radius_km, threads);
+/// The `topup` rows: each assigned prospect with its route's key.
+fn topup_batch(
+    routes: &RecordBatch,
+    prospects: &RecordBatch,
+    assigned: &[Assignment],
+) -> Result<RecordBatch> {
     let r_idx = UInt32Array::from_iter_values(assigned.iter().map(|a| a.route as u32));
     let p_idx = UInt32Array::from_iter_values(assigned.iter().map(|a| a.prospect as u32));
     let take_col = |batch: &RecordBatch, name: &str, idx: &UInt32Array| -> Result<ArrayRef> {
         Ok(take(column(batch, name)?, idx, None)?)
     };
     let columns: Vec<ArrayRef> = vec![
-        take_col(&routes, "DistributorID", &r_idx)?,
-        take_col(&routes, "AgentID", &r_idx)?,
-        take_col(&routes, "RouteDate", &r_idx)?,
-        take_col(&prospects, "tdlinx", &p_idx)?,
-        take_col(&prospects, "store_name_nielsen", &p_idx)?,
-        take_col(&prospects, "latitude", &p_idx)?,
-        take_col(&prospects, "longitude", &p_idx)?,
+        take_col(routes, DISTRIBUTOR_ID, &r_idx)?,
+        take_col(routes, AGENT_ID, &r_idx)?,
+        take_col(routes, ROUTE_DATE, &r_idx)?,
+        take_col(prospects, TDLINX, &p_idx)?,
+        take_col(prospects, STORE_NAME_NIELSEN, &p_idx)?,
+        take_col(prospects, LATITUDE, &p_idx)?,
+        take_col(prospects, LONGITUDE, &p_idx)?,
         Arc::new(StringArray::from_iter_values(
             assigned.iter().map(|a| a.stage.as_str()),
         )),
@@ -386,7 +421,6 @@ fn in_order(batch: &RecordBatch, key: &str) -> Result<RecordBatch> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::Int64Array;
 
     fn batch(ids: &[&str], n: &[i64]) -> RecordBatch {
         let schema = Arc::new(Schema::new(vec![

@@ -47,7 +47,7 @@ use crate::snapshot::manifest::PartitionOutcome;
 use crate::summary::Truncations;
 
 /// The columns that identify a plan row: route key and store.
-pub const ROW_KEY: [&str; 4] = ["DistributorID", "AgentID", "RouteDate", "CustNo"];
+pub use crate::names::ROW_KEY;
 /// The session temporary table a partition is staged in.
 const STAGE: &str = "#rf_stage";
 /// Suffix of the staging table of `--write table NAME`.

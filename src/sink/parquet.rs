@@ -316,14 +316,28 @@ mod tests {
     use datafusion::prelude::SessionContext;
     use object_store::memory::InMemory;
 
+    /// A session with an in-memory store at `memory://<name>`, and the location `<name>/out` in it.
+    fn in_memory(name: &str) -> (SessionContext, Arc<dyn ObjectStore>, Location) {
+        let ctx = SessionContext::new();
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let url = format!("memory://{name}");
+        ctx.register_object_store(&url::Url::parse(&url).unwrap(), Arc::clone(&store));
+        let location = Location::resolve(&ctx, &format!("{url}/out")).unwrap();
+        (ctx, store, location)
+    }
+
+    fn stream_of(schema: &SchemaRef, batches: Vec<Result<RecordBatch>>) -> SendableRecordBatchStream {
+        Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(schema),
+            futures::stream::iter(batches),
+        ))
+    }
+
     /// Many files, fewer encoders than files, and a stale file from an earlier run: every row is
     /// counted and written once, and only this run's files remain.
     #[tokio::test]
     async fn writes_every_row_across_many_files() {
-        let ctx = SessionContext::new();
-        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-        ctx.register_object_store(&url::Url::parse("memory://sink").unwrap(), Arc::clone(&store));
-        let location = Location::resolve(&ctx, "memory://sink/out").unwrap();
+        let (ctx, store, location) = in_memory("sink");
         store
             .put(&location.child("T").join("part-00099.parquet"), vec![1u8].into())
             .await
@@ -335,10 +349,7 @@ mod tests {
                 Ok(RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(values)]).unwrap())
             })
             .collect();
-        let stream = Box::pin(RecordBatchStreamAdapter::new(
-            Arc::clone(&schema),
-            futures::stream::iter(batches),
-        ));
+        let stream = stream_of(&schema, batches);
         let sink = ParquetDatasetSink::new(&location, "T", Arc::clone(&schema), 2).with_rows_per_file(130);
         let written = sink.write_all(stream, &ctx.task_ctx()).await.unwrap();
         assert_eq!(written, 1000);
@@ -370,10 +381,7 @@ mod tests {
     #[tokio::test]
     async fn partitions_by_a_column_in_hive_directories() {
         use arrow::array::StringArray;
-        let ctx = SessionContext::new();
-        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-        ctx.register_object_store(&url::Url::parse("memory://hive").unwrap(), Arc::clone(&store));
-        let location = Location::resolve(&ctx, "memory://hive/out").unwrap();
+        let (ctx, _store, location) = in_memory("hive");
         let schema = Arc::new(Schema::new(vec![
             Field::new("d", DataType::Utf8, true),
             Field::new("x", DataType::Int32, false),
@@ -389,10 +397,7 @@ mod tests {
             batch(vec![Some("A"), Some("A"), None, Some("B/1")], vec![0, 1, 2, 3]),
             batch(vec![Some("B/1"), Some("A")], vec![4, 5]),
         ];
-        let stream = Box::pin(RecordBatchStreamAdapter::new(
-            Arc::clone(&schema),
-            futures::stream::iter(batches),
-        ));
+        let stream = stream_of(&schema, batches);
         let sink = ParquetDatasetSink::new(&location, "T", Arc::clone(&schema), 2)
             .with_partition_column("d")
             .unwrap();

@@ -14,17 +14,16 @@ use tokio::task::JoinSet;
 
 use super::manifest::{self, FileEntry, MANIFEST_FILE, Manifest, Role, TableEntry};
 use super::store::hash_object;
+use crate::names::{DISTRIBUTOR_ID, ROUTE_KEY, view};
 use crate::schema::{self, ROUTE_PLAN, SOURCE_ORDINAL};
 use crate::sink::parquet::{ParquetDatasetSink, child_path};
 use crate::source::file::FileTable;
 use crate::source::location::Location;
 
-/// The route key, the sort order of every table that has it.
-const ROUTE_KEY: [&str; 3] = ["DistributorID", "AgentID", "RouteDate"];
 /// The column the output is Hive-partitioned by.
-pub const PARTITION_COLUMN: &str = "DistributorID";
+pub const PARTITION_COLUMN: &str = DISTRIBUTOR_ID;
 /// The per-route view of `plans/` stored next to the output.
-pub const ROUTE_SUMMARY: &str = "route_summary";
+pub const ROUTE_SUMMARY: &str = view::ROUTE_SUMMARY;
 
 /// Writes every table of the snapshot of a finished run into `run` and returns their manifest entries.
 /// `ctx` holds the run's (filtered) sources and plan; `output` is where the run wrote its result.
@@ -58,7 +57,7 @@ pub async fn write_tables(
             ctx.read_table(Arc::new(written))?
                 .drop_columns(&[SOURCE_ORDINAL])?
         }
-        None => ctx.table("route_plan").await?,
+        None => ctx.table(view::ROUTE_PLAN).await?,
     };
     jobs.push((
         df,
@@ -93,7 +92,8 @@ pub async fn write_tables(
     Ok(tables.into_iter().map(|(_, table)| table).collect())
 }
 
-/// `df` sorted by route key (NULLs last), then by source order when asked.
+/// `df` sorted by route key (NULLs last), the sort order of every table that has it, then by source
+/// order when asked.
 fn sort_by_route(df: DataFrame, then_source_order: bool) -> Result<DataFrame> {
     let mut keys: Vec<_> = ROUTE_KEY.iter().map(|k| ident(*k).sort(true, false)).collect();
     if then_source_order {

@@ -15,6 +15,7 @@ use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
+use crate::mssql::options::MssqlRunOptions;
 use crate::plan::{self, PlanOptions};
 use crate::run;
 use crate::snapshot::SnapshotDir;
@@ -33,7 +34,7 @@ pub struct CatalogConfig {
     pub concurrency: usize,
     pub plan: PlanOptions,
     /// How to reach SQL Server when the input is `mssql`.
-    pub mssql: run::MssqlRunOptions,
+    pub mssql: MssqlRunOptions,
     /// A snapshot directory and run id whose tables to add.
     pub snapshot: Option<(String, String)>,
 }

@@ -1,12 +1,17 @@
 //! Whole-pipeline properties on the bundled fixtures: nothing lost, determinism at any concurrency,
-//! idempotence over routeflow's own output, and nearest-neighbour mode against a reference.
+//! idempotence over routeflow's own output, nearest-neighbour mode against a reference, the names
+//! Rust and the SQL stages share, and progress counted on the handle a run passes in.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use routeflow::plan::PlanOptions;
 use routeflow::plan::sequence::SequenceMode;
 use routeflow::plan::tsp::haversine_km;
+use routeflow::plan::{self, PlanOptions};
+use routeflow::progress::Progress;
+use routeflow::sql::{self, CatalogConfig};
+use routeflow::summary::{self, Filters};
+use routeflow::{names, run};
 
 use crate::support::{Row, config, get, read_table, run_config};
 
@@ -297,4 +302,61 @@ async fn scarce_prospects_leave_routes_short_and_the_output_does_not_depend_on_c
         results.push(out.rows);
     }
     assert_eq!(results[0], results[1], "same rows in the same order");
+}
+
+/// Every view and column the Rust side reads (`routeflow::names::READ_FROM_VIEWS`) exists in the plan
+/// registered on the fixtures, and the summary's queries run over the same views: a name changed
+/// in `plans/` and not in Rust, or the other way round, fails here.
+#[tokio::test]
+async fn every_name_rust_reads_is_in_the_views() {
+    let ctx = sql::catalog(&CatalogConfig {
+        input: fixtures().display().to_string(),
+        filters: Filters::default(),
+        concurrency: 2,
+        plan: PlanOptions::default(),
+        mssql: Default::default(),
+        snapshot: None,
+    })
+    .await
+    .unwrap();
+    for (view, columns) in names::READ_FROM_VIEWS {
+        let table = ctx
+            .table(*view)
+            .await
+            .unwrap_or_else(|e| panic!("the plan has no view {view}: {e}"));
+        let schema = table.schema();
+        for column in *columns {
+            assert!(
+                schema.field_with_unqualified_name(column).is_ok(),
+                "{view} has no column {column}; it has {:?}",
+                schema.field_names()
+            );
+        }
+    }
+    summary::data_figures(&ctx)
+        .await
+        .expect("the summary's queries run over the views");
+}
+
+/// The sequencing operator counts each route it sequences on the progress the run hands it.
+#[tokio::test]
+async fn sequencing_counts_routes_on_the_progress_it_is_given() {
+    let ctx = run::session(2);
+    let source = run::open_source(&ctx, &fixtures().display().to_string(), &Default::default(), 2).unwrap();
+    run::register_sources(&ctx, source.as_ref(), &Filters::default(), None)
+        .await
+        .unwrap();
+    let progress = Progress::new();
+    let mut routes = 0;
+    plan::register_for_run(&ctx, &PlanOptions::default(), &progress, |_, materialized| {
+        for (table, rows) in materialized {
+            if *table == names::view::ROUTES {
+                routes = *rows as u64;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(routes > 0);
+    assert_eq!(progress.snapshot().done, routes);
 }
