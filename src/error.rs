@@ -95,3 +95,52 @@ pub fn kind_of(e: &(dyn StdError + 'static)) -> Kind {
     }
     Kind::Failure
 }
+
+/// An error and its causes on one line, for logs read the morning after. DataFusion's wrapper of an
+/// error raised in routeflow's own code adds only "External error", so it is left out.
+pub fn one_line(e: &(dyn StdError + 'static)) -> String {
+    let mut parts = Vec::new();
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if !matches!(
+            e.downcast_ref::<DataFusionError>(),
+            Some(DataFusionError::External(_))
+        ) {
+            parts.push(e.to_string());
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_routeflow_error_among_the_causes_decides() {
+        let wrapped = DataFusionError::Context("opening".into(), Box::new(bad_input("no such table")));
+        assert_eq!(kind_of(&wrapped), Kind::BadInput);
+        let shared = DataFusionError::Shared(std::sync::Arc::new(internal("broken invariant", None)));
+        assert_eq!(kind_of(&shared), Kind::Failure);
+        let partial = anyhow::Error::from(Error::PartialWrite { failed: 2 });
+        assert_eq!(kind_of(partial.as_ref()), Kind::PartialWrite);
+        let through_anyhow = anyhow::Error::from(bad_input("x")).context("run");
+        assert_eq!(kind_of(through_anyhow.as_ref()), Kind::BadInput);
+    }
+
+    #[test]
+    fn an_error_no_routeflow_code_classified_is_a_failure() {
+        // DataFusion's own planning error, e.g. from a shipped plan: not the user's input.
+        assert_eq!(
+            kind_of(&DataFusionError::Plan("no column x".into())),
+            Kind::Failure
+        );
+        assert_eq!(
+            kind_of(&DataFusionError::Configuration("x".into())),
+            Kind::Failure
+        );
+        let io = std::io::Error::other("disk full");
+        assert_eq!(kind_of(&io), Kind::Failure);
+    }
+}

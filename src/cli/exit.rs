@@ -3,7 +3,6 @@
 //! configuration or input. The kind of routeflow's own error decides ([`routeflow::error`]), never
 //! which library the error came from.
 
-use datafusion::error::DataFusionError;
 use routeflow::error::Kind;
 
 pub const EXIT_FAILURE: u8 = Kind::Failure as u8;
@@ -15,17 +14,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
     routeflow::error::kind_of(e.as_ref()) as u8
 }
 
-/// The error and its causes on one line, for logs read the morning after. DataFusion's wrapper of
-/// an error raised in routeflow's own code adds only "External error", so it is left out.
+/// The error and its causes on one line (see [`routeflow::error::one_line`]).
 pub fn one_line(e: &anyhow::Error) -> String {
-    e.chain()
-        .filter(|c| {
-            !matches!(
-                c.downcast_ref::<DataFusionError>(),
-                Some(DataFusionError::External(_))
-            )
-        })
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
+    routeflow::error::one_line(e.as_ref())
 }

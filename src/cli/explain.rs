@@ -29,7 +29,10 @@ pub async fn explain(args: ExplainArgs) -> anyhow::Result<()> {
     let source = run::open_source(&ctx, &args.input.input, &args.input.mssql.options(), concurrency)?;
     run::register_sources(&ctx, source.as_ref(), &args.input.filters(), None).await?;
     plan::register(&ctx, &options, false, |_, _| {}).await?;
-    let df = ctx.table(args.view.as_str()).await?;
+    let df = ctx
+        .table(args.view.as_str())
+        .await
+        .map_err(|e| routeflow::error::bad_input_from(format!("--view {}", args.view), e))?;
     let explained = df.explain(false, args.analyze)?.collect().await?;
     println!("{}", arrow::util::pretty::pretty_format_batches(&explained)?);
     Ok(())

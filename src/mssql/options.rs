@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use datafusion::error::{DataFusionError, Result};
+use datafusion::error::Result;
 
 use crate::mssql::conn::{self, Mssql, MssqlOptions};
 use crate::redact::redact;
@@ -68,14 +68,14 @@ impl MssqlRunOptions {
     /// A pool of `pool_size` connections; the connection string must be set.
     pub fn connect(&self, pool_size: usize) -> Result<Arc<Mssql>> {
         let connection_string = self.connection_string.clone().ok_or_else(|| {
-            DataFusionError::Configuration(format!(
+            crate::error::bad_input(format!(
                 "SQL Server needs a connection string: set {} (or --mssql, which other users can see in the process list)",
                 conn::MSSQL_ENV
             ))
         })?;
         let seconds = |s: f64, what: &str| {
             Duration::try_from_secs_f64(s)
-                .map_err(|e| DataFusionError::Configuration(format!("--mssql-{what}-timeout: {e}")))
+                .map_err(|e| crate::error::bad_input(format!("--mssql-{what}-timeout: {e}")))
         };
         Mssql::new(&MssqlOptions {
             connection_string,

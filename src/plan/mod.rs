@@ -196,12 +196,21 @@ pub fn release_before_write(ctx: &SessionContext) -> Result<()> {
     Ok(())
 }
 
+/// A shipped `plans/*.sql` that does not plan is routeflow's bug, not the user's input: exit 1.
+/// (The sources have checked the input's columns and types before any stage is planned.)
+fn shipped_plan_error(file: &PlanFile, e: DataFusionError) -> DataFusionError {
+    crate::error::internal(
+        format!("plans/{}.sql does not plan", file.name),
+        Some(Box::new(e)),
+    )
+}
+
 /// Runs the `CREATE VIEW` statements of a plan file.
 async fn run_statements(ctx: &SessionContext, file: &PlanFile) -> Result<()> {
     for statement in statements(file.sql) {
         ctx.sql(statement)
             .await
-            .map_err(|e| DataFusionError::Plan(format!("plans/{}.sql: {e}", file.name)))?;
+            .map_err(|e| shipped_plan_error(file, e))?;
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use datafusion::error::{DataFusionError, Result};
+use datafusion::error::Result;
 use serde::Serialize;
 
 use super::geo;
@@ -40,7 +40,7 @@ impl Default for PlanOptions {
 impl PlanOptions {
     /// Rejects options that cannot mean anything.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(DataFusionError::Configuration(m));
+        let bad = |m: String| Err(crate::error::bad_input(m));
         if !(self.max_distance_km.is_finite() && self.max_distance_km >= 0.0) {
             return bad(format!(
                 "--max-distance-km must be a number >= 0, not {}",

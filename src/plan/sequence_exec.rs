@@ -157,7 +157,7 @@ impl SequenceExec {
         for (slot, name) in columns.iter_mut().zip(INPUT_COLUMNS) {
             *slot = input_schema
                 .index_of(name)
-                .map_err(|_| DataFusionError::Plan(format!("sequence_input lacks column {name}")))?;
+                .map_err(|_| DataFusionError::Internal(format!("sequence_input lacks column {name}")))?;
         }
         let schema = output_schema(&input_schema);
         // Output partitions are the input's, with the same rows in the same order.

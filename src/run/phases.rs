@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use datafusion::error::{DataFusionError, Result};
+use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 use tracing::info;
 
@@ -170,12 +170,13 @@ pub(super) async fn write(
 /// (unless some SQL Server partitions failed, which the summary reports).
 pub(super) fn check_rows_written(written: Option<&Written>, figures: &DataFigures) -> Result<()> {
     match written {
-        Some(w) if w.rows != figures.rows.written && !w.partial() => {
-            Err(DataFusionError::Execution(format!(
+        Some(w) if w.rows != figures.rows.written && !w.partial() => Err(crate::error::internal(
+            format!(
                 "the sink wrote {} rows but the plan holds {} ({} read + {} added)",
                 w.rows, figures.rows.written, figures.rows.read, figures.rows.added
-            )))
-        }
+            ),
+            None,
+        )),
         _ => Ok(()),
     }
 }

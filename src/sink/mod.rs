@@ -61,8 +61,9 @@ impl TableProvider for SinkTable {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        Err(DataFusionError::Plan(
-            "an output table can be written, not read".into(),
+        Err(crate::error::internal(
+            "an output table can be written, not read",
+            None,
         ))
     }
 

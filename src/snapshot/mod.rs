@@ -19,7 +19,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use datafusion::error::{DataFusionError, Result};
+use datafusion::error::Result;
 
 pub use manifest::{Manifest, Role};
 pub use store::SnapshotDir;
@@ -56,7 +56,7 @@ pub fn validate_run_id(id: &str) -> Result<()> {
     if shape_ok {
         Ok(())
     } else {
-        Err(DataFusionError::Configuration(format!(
+        Err(crate::error::bad_input(format!(
             "'{id}' is not a run id (expected the form 20261130T020000.000Z-3fa2c1; see `routeflow snapshots list`)"
         )))
     }

@@ -94,7 +94,7 @@ impl SnapshotDir {
             Some(m) => Ok(m),
             None => {
                 let exists = self.list().await?.iter().any(|r| r.run_id == run_id);
-                Err(DataFusionError::Configuration(if exists {
+                Err(crate::error::bad_input(if exists {
                     format!(
                         "snapshot {run_id} in {} is incomplete (no {MANIFEST_FILE}): its run did not finish",
                         self.location.display

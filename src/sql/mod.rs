@@ -55,7 +55,10 @@ pub async fn catalog(config: &CatalogConfig) -> Result<SessionContext> {
 
 /// Runs `query` and writes its result; returns the row count.
 pub async fn execute(ctx: &SessionContext, query: &str, format: Format, out: Option<&Path>) -> Result<u64> {
-    let df = ctx.sql(query).await?;
+    let df = ctx
+        .sql(query)
+        .await
+        .map_err(|e| crate::error::bad_input_from("the query does not plan", e))?;
     output::write(df.execute_stream().await?, format, out).await
 }
 

@@ -33,8 +33,8 @@ pub async fn write(stream: SendableRecordBatchStream, format: Format, out: Optio
             DataFusionError::Execution(format!("cannot create {}: {e}", path.display()))
         })?)),
         None if format == Format::Parquet => {
-            return Err(DataFusionError::Configuration(
-                "--format parquet writes a file: give it with --out FILE".into(),
+            return Err(crate::error::bad_input(
+                "--format parquet writes a file: give it with --out FILE",
             ));
         }
         None => Box::new(BufWriter::new(std::io::stdout())),

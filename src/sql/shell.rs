@@ -51,7 +51,7 @@ pub async fn run(ctx: &SessionContext) -> anyhow::Result<()> {
                 }
             };
             if let Err(e) = result {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", crate::error::one_line(&e));
             }
             continue;
         }
@@ -66,7 +66,7 @@ pub async fn run(ctx: &SessionContext) -> anyhow::Result<()> {
         let statement = std::mem::take(&mut buffer);
         let _ = editor.add_history_entry(statement.trim());
         if let Err(e) = execute(ctx, statement.trim().trim_end_matches(';'), Format::Table, None).await {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::error::one_line(&e));
         }
     }
     if let Some(path) = &history {
