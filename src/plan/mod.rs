@@ -295,6 +295,24 @@ pub fn stage_views() -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// A shipped plan that does not plan is routeflow's bug (exit 1), not bad input (exit 3), even
+    /// though DataFusion reports it as a planning error, as it does for an analyst's query.
+    #[tokio::test]
+    async fn a_broken_shipped_plan_is_a_bug() {
+        let ctx = SessionContext::new();
+        let broken = PlanFile {
+            name: "broken",
+            sql: "CREATE VIEW v AS SELECT no_such_column FROM no_such_table",
+        };
+        let e = run_statements(&ctx, &broken).await.unwrap_err();
+        assert_eq!(crate::error::kind_of(&e), crate::error::Kind::Failure);
+        let message = crate::error::one_line(&e);
+        assert!(
+            message.starts_with("internal error: plans/broken.sql does not plan: "),
+            "{message}"
+        );
+    }
+
     #[test]
     fn every_stage_parses_into_views() {
         let views = stage_views();

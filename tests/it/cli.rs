@@ -66,6 +66,37 @@ fn bad_input_exits_3_with_a_clear_message() {
     assert_eq!(status.status.code(), Some(3));
 }
 
+/// Exit codes say what happened, whichever library raised the error: 0 done, 1 an unexpected failure
+/// (here the output folder is a file), 3 input or configuration the user can fix (here an analyst's
+/// query that does not plan: DataFusion's planning error, which no longer decides by itself). Exit 2
+/// (some partitions failed) needs a failing database: `mssql::faults` tests it through the TDS test
+/// server; a broken shipped `plans/*.sql` (exit 1) is `plan::tests::a_broken_shipped_plan_is_a_bug`.
+#[test]
+fn exit_codes_by_meaning() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = |args: &[&str]| {
+        let out = routeflow().args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code(&["-q", "run", "--dry-run"]).0, Some(0));
+
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a folder").unwrap();
+    let (status, stderr) = code(&["-q", "run", "--no-snapshot", "--output", file.to_str().unwrap()]);
+    assert_eq!(status, Some(1), "{stderr}");
+
+    let (status, stderr) = code(&["-q", "sql", "SELECT no_such_column FROM route_plan"]);
+    assert_eq!(status, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("the query does not plan") && stderr.contains("no_such_column"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("External error"), "{stderr}");
+}
+
 #[test]
 fn explain_shows_the_operators() {
     let stdout = stdout_of(routeflow().args(["-q", "explain"]));
