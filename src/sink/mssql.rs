@@ -181,7 +181,9 @@ impl MssqlSink {
                         .find(|c| c.name.eq_ignore_ascii_case(field.name()))
                     {
                         Some(c) => c.declaration(),
-                        None => sql_type_for_arrow(field).map_err(DataFusionError::Plan)?,
+                        None => {
+                            sql_type_for_arrow(field).map_err(|e| DataFusionError::Plan(e.to_string()))?
+                        }
                     };
                     decls.push(format!("{} {decl} NULL", quote_ident(field.name())));
                 }
@@ -588,7 +590,7 @@ async fn bulk_load(conn: &mut Conn, table: &str, columns: &[SqlColumn], unit: &U
         for start in (0..batch.num_rows()).step_by(ENCODE_ROWS) {
             let slice = batch.slice(start, ENCODE_ROWS.min(batch.num_rows() - start));
             let (rows, _) = encode_batch(&slice, columns, unit.policy).map_err(|e| Failure {
-                message: e,
+                message: e.to_string(),
                 transient: false,
             })?;
             for row in rows {
@@ -633,7 +635,8 @@ impl DataSink for MssqlSink {
         // Rule 8: report (or, strict, refuse) values longer than their column before writing any.
         let mut truncations = Vec::new();
         for part in &partitions {
-            let cut = check_widths(&part.batch, &columns).map_err(DataFusionError::Plan)?;
+            let cut =
+                check_widths(&part.batch, &columns).map_err(|e| DataFusionError::Plan(e.to_string()))?;
             truncations.extend(
                 cut.into_iter()
                     .map(|t| describe_truncation(&target, &part.batch, &t)),

@@ -38,7 +38,7 @@ use super::Source;
 use super::canonical::{ColumnSource, TableLayout};
 use crate::mssql::catalog::{self, ReadOrder, qualified};
 use crate::mssql::conn::Mssql;
-use crate::mssql::types::{BatchBuilder, SqlColumn, quote_ident};
+use crate::mssql::types::{BatchBuilder, ParamFn, SqlColumn, SqlParam, quote_ident};
 use crate::schema::{CUSTVISIT, ROUTE_PLAN};
 
 /// Default rows per Arrow batch read from SQL Server.
@@ -165,30 +165,25 @@ impl MssqlTable {
 
     /// The stored column a canonical column reads without a cast, when a filter on it can run on
     /// the server with the same meaning.
-    fn pushable_column(&self, name: &str) -> Option<&SqlColumn> {
+    fn pushable_column(&self, name: &str) -> Option<(String, ParamFn)> {
         let i = self.layout.schema.index_of(name).ok()?;
-        match &self.layout.columns[i] {
-            ColumnSource::Stored { index, target } => {
-                let stored = &self.columns[*index];
-                let same = stored.arrow_type().ok().as_ref() == Some(target);
-                let simple = matches!(
-                    target,
-                    DataType::Utf8 | DataType::Date32 | DataType::Int32 | DataType::Int64 | DataType::Float64
-                );
-                (same && simple).then_some(stored)
-            }
-            _ => None,
-        }
+        let ColumnSource::Stored { index, target } = &self.layout.columns[i] else {
+            return None;
+        };
+        let stored = &self.columns[*index];
+        let ty = stored.resolve().ok()?;
+        let param = ty.sql.param?;
+        (ty.arrow_type() == *target).then(|| (quote_ident(&stored.name), param))
     }
 
     /// `expr` as a T-SQL predicate with parameters, when it can be pushed down.
     fn predicate(&self, expr: &Expr, params: &mut Vec<SqlParam>) -> Option<String> {
         let column = |e: &Expr| match e {
-            Expr::Column(c) => self.pushable_column(&c.name).map(|s| quote_ident(&s.name)),
+            Expr::Column(c) => self.pushable_column(&c.name),
             _ => None,
         };
-        let param = |v: &ScalarValue, params: &mut Vec<SqlParam>| {
-            let p = SqlParam::from_scalar(v)?;
+        let param = |v: &ScalarValue, to_param: ParamFn, params: &mut Vec<SqlParam>| {
+            let p = to_param(v)?;
             params.push(p);
             Some(format!("@P{}", params.len()))
         };
@@ -217,19 +212,19 @@ impl MssqlTable {
                 };
                 match (left.as_ref(), right.as_ref()) {
                     (l, Expr::Literal(v, _)) if !v.is_null() => {
-                        let c = column(l)?;
-                        Some(format!("{c} {sql_op} {}", param(v, params)?))
+                        let (c, to_param) = column(l)?;
+                        Some(format!("{c} {sql_op} {}", param(v, to_param, params)?))
                     }
                     _ => None,
                 }
             }
             Expr::InList(list) if !list.negated && !list.list.is_empty() && list.list.len() <= 1000 => {
-                let c = column(&list.expr)?;
+                let (c, to_param) = column(&list.expr)?;
                 let mark = params.len();
                 let mut names = Vec::new();
                 for item in &list.list {
                     match item {
-                        Expr::Literal(v, _) if !v.is_null() => match param(v, params) {
+                        Expr::Literal(v, _) if !v.is_null() => match param(v, to_param, params) {
                             Some(n) => names.push(n),
                             None => {
                                 params.truncate(mark);
@@ -244,8 +239,8 @@ impl MssqlTable {
                 }
                 Some(format!("{c} IN ({})", names.join(", ")))
             }
-            Expr::IsNull(e) => column(e).map(|c| format!("{c} IS NULL")),
-            Expr::IsNotNull(e) => column(e).map(|c| format!("{c} IS NOT NULL")),
+            Expr::IsNull(e) => column(e).map(|(c, _)| format!("{c} IS NULL")),
+            Expr::IsNotNull(e) => column(e).map(|(c, _)| format!("{c} IS NOT NULL")),
             _ => None,
         }
     }
@@ -363,47 +358,6 @@ enum Range {
     Null(String),
     /// Rows whose distributor lies in `[lo, hi]` in the server's collation.
     Between(String, String, String),
-}
-
-/// A query parameter from a filter literal.
-#[derive(Debug, Clone)]
-enum SqlParam {
-    Text(String),
-    Int(i64),
-    Float(f64),
-    /// Days since 0001-01-01.
-    Date(u32),
-}
-
-/// Days from 0001-01-01 to 1970-01-01, between SQL Server's and Arrow's day numbers.
-const DAYS_TO_UNIX_EPOCH: i64 = 719_162;
-
-impl SqlParam {
-    fn from_scalar(v: &ScalarValue) -> Option<Self> {
-        Some(match v {
-            ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
-                SqlParam::Text(s.clone())
-            }
-            ScalarValue::Int32(Some(n)) => SqlParam::Int((*n).into()),
-            ScalarValue::Int64(Some(n)) => SqlParam::Int(*n),
-            ScalarValue::Float64(Some(f)) if f.is_finite() => SqlParam::Float(*f),
-            ScalarValue::Date32(Some(d)) => {
-                SqlParam::Date(u32::try_from(i64::from(*d) + DAYS_TO_UNIX_EPOCH).ok()?)
-            }
-            _ => return None,
-        })
-    }
-}
-
-impl ToSql for SqlParam {
-    fn to_sql(&self) -> ColumnData<'_> {
-        match self {
-            SqlParam::Text(s) => ColumnData::String(Some(s.as_str().into())),
-            SqlParam::Int(n) => ColumnData::I64(Some(*n)),
-            SqlParam::Float(f) => ColumnData::F64(Some(*f)),
-            SqlParam::Date(d) => ColumnData::Date(Some(tiberius::time::Date::new(*d))),
-        }
-    }
 }
 
 #[async_trait]
@@ -603,7 +557,7 @@ impl ExecutionPlan for MssqlScanExec {
                 .map(|c| {
                     Ok(Field::new(
                         &c.name,
-                        c.arrow_type().map_err(DataFusionError::Plan)?,
+                        c.arrow_type().map_err(|e| DataFusionError::Plan(e.to_string()))?,
                         true,
                     ))
                 })
