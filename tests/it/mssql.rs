@@ -463,6 +463,60 @@ async fn production_widths_truncate_and_report_or_refuse() {
     .await;
 }
 
+/// Rule 8 in `routeflow copy`, as in the sink: values too long for their column are found before
+/// anything is deleted. With `--strict-widths` the copy is refused and the table keeps its rows (no
+/// DELETE ever reaches the server); without it the values are cut, counted, and the table replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_checks_widths_before_deleting_anything() {
+    on_each_target(|db| async move {
+        db.exec(
+            "DROP TABLE IF EXISTS distributors; CREATE TABLE distributors (DistributorID nvarchar(50), \
+             Latitude float, Longitude float, Name nvarchar(10), Address nvarchar(400)); \
+             INSERT INTO distributors VALUES (N'KEEP', 1.5, 2.5, N'kept', N'here')",
+        )
+        .await;
+        if let Some(server) = &db.server {
+            server.reset_stats();
+        }
+        let copy = [
+            "-q",
+            "copy",
+            "--from",
+            FIXTURES,
+            "--to",
+            "mssql",
+            "--tables",
+            "distributors",
+        ];
+        let (code, _, stderr) = db.run(&[&copy[..], &["--strict-widths"]].concat());
+        assert_eq!(code, 1, "{stderr}");
+        assert!(
+            stderr.contains("--strict-widths") && stderr.contains("Name"),
+            "{stderr}"
+        );
+        let kept = db.read("distributors").await;
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert_eq!(kept[0]["DistributorID"].as_deref(), Some("KEEP"));
+        if let Some(server) = &db.server {
+            let requests = server.requests();
+            assert!(
+                !requests.iter().any(|r| r.to_uppercase().contains("DELETE")),
+                "refused before deleting: {requests:#?}"
+            );
+        }
+
+        let stdout = db.ok(&copy);
+        assert!(stdout.contains("truncated values"), "{stdout}");
+        let rows = db.read("distributors").await;
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        assert!(
+            rows.iter().all(|r| r["Name"].as_deref() == Some("Golden Har")),
+            "{rows:?}"
+        );
+    })
+    .await;
+}
+
 /// Statements per write unit are a fixed handful: the count does not grow with rows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sink_statements_grow_with_units_not_rows() {
