@@ -54,7 +54,7 @@ pub enum TypeError {
     },
     /// A value from the server that its Arrow type cannot hold.
     #[error("{column}: {problem}")]
-    ValueDoesNotFit { column: String, problem: String },
+    ValueDoesNotFit { column: String, problem: ValueProblem },
     /// An Arrow type that cannot be written into a column of this type.
     #[error("{column}: cannot write Arrow {data_type} into {declaration}")]
     CannotWrite {
@@ -70,7 +70,7 @@ pub enum TypeError {
     BadValue {
         column: String,
         row: usize,
-        problem: String,
+        problem: ValueProblem,
     },
     /// Arrow refused to build or convert an array.
     #[error("{context}: {source}")]
@@ -79,4 +79,44 @@ pub enum TypeError {
         #[source]
         source: ArrowError,
     },
+}
+
+/// What is wrong with one value, read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ValueProblem {
+    #[error("NULL into a NOT NULL column")]
+    NullIntoNotNull,
+    /// A fraction, or an integer outside the column's range.
+    #[error("{value} does not fit an integer in {min}..={max}")]
+    NotAnInteger { value: String, min: i128, max: i128 },
+    /// NaN or an infinity into a decimal.
+    #[error("{value} is not a finite number")]
+    NotFinite { value: String },
+    /// A number too large for a decimal at the column's scale.
+    #[error("{value} does not fit a decimal with scale {scale}")]
+    TooLargeForScale { value: String, scale: u8 },
+    /// A number with more digits than the column's precision (or outside money's range).
+    #[error("{value} does not fit {declaration}")]
+    TooManyDigits { value: String, declaration: String },
+    /// Text that is not a GUID.
+    #[error("{value:?} is not a uniqueidentifier: {reason}")]
+    NotAGuid { value: String, reason: String },
+    /// Bytes longer than a binary column.
+    #[error("{length} bytes do not fit {declaration}")]
+    TooLong { length: usize, declaration: String },
+    /// A date or time outside the column's range.
+    #[error("value is outside the range of {declaration}")]
+    OutOfRange { declaration: String },
+    /// A timestamp that is not at midnight, into a `date`.
+    #[error("a date column cannot hold a time of day")]
+    TimeOfDay,
+    /// A decimal from the server with more fractional digits than the field's scale.
+    #[error("decimal {value} does not fit scale {scale}")]
+    FinerThanScale { value: String, scale: u8 },
+    /// A money value (as an f64) beyond what a decimal holds.
+    #[error("money value {value} is out of range")]
+    MoneyOutOfRange { value: f64 },
+    /// A date or time beyond the field's Arrow type (nanoseconds end in 2262).
+    #[error("value does not fit an Arrow {data_type}")]
+    BeyondArrowType { data_type: DataType },
 }

@@ -20,7 +20,7 @@ mod write;
 
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 
-pub use error::TypeError;
+pub use error::{TypeError, ValueProblem};
 pub(crate) use param::ParamFn;
 pub use param::SqlParam;
 pub use read::BatchBuilder;

@@ -18,7 +18,7 @@ use arrow::error::ArrowError;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use tiberius::ColumnData;
 
-use super::{SqlColumn, TypeError};
+use super::{SqlColumn, TypeError, ValueProblem};
 
 /// Converts one value from the server (never a NULL) into a cell of its column.
 pub(crate) type ReadFn = for<'a> fn(ColumnData<'a>, &ReadTarget) -> Result<Cell<'a>, TypeError>;
@@ -44,7 +44,7 @@ impl ReadTarget {
     }
 
     /// A value the field cannot hold.
-    pub fn does_not_fit(&self, problem: String) -> TypeError {
+    pub fn does_not_fit(&self, problem: ValueProblem) -> TypeError {
         TypeError::ValueDoesNotFit {
             column: self.column.label(),
             problem,

@@ -23,7 +23,7 @@ use arrow::record_batch::RecordBatch;
 use tiberius::{ColumnData, TokenRow};
 
 use super::table::{ColumnType, Unit, Width};
-use super::{SqlColumn, TypeError, field_index};
+use super::{SqlColumn, TypeError, ValueProblem, field_index};
 use arrays::{as_text, strings};
 
 pub(crate) use codec::WriteFn;
@@ -73,11 +73,18 @@ impl Encoder<'_> {
     }
 
     /// Row `row` cannot be written.
-    pub fn at(&self, row: usize, problem: impl Into<String>) -> TypeError {
+    pub fn at(&self, row: usize, problem: ValueProblem) -> TypeError {
         TypeError::BadValue {
             column: self.column.label(),
             row,
-            problem: problem.into(),
+            problem,
+        }
+    }
+
+    /// A date or time outside the column's range.
+    pub fn out_of_range(&self) -> ValueProblem {
+        ValueProblem::OutOfRange {
+            declaration: self.column.declaration(),
         }
     }
 }
@@ -135,7 +142,7 @@ fn encode_column(array: &ArrayRef, encoder: &mut Encoder<'_>) -> Result<Vec<Colu
     if !encoder.column.nullable
         && let Some(row) = (0..array.len()).find(|&i| array.is_null(i))
     {
-        return Err(encoder.at(row, "NULL into a NOT NULL column"));
+        return Err(encoder.at(row, ValueProblem::NullIntoNotNull));
     }
     (encoder.ty.sql.write)(&array, encoder)
 }

@@ -4,8 +4,8 @@
 
 use tiberius::ColumnData;
 
-use super::super::TypeError;
 use super::super::temporal::{self, DAYS_0001_TO_1970, pow10};
+use super::super::{TypeError, ValueProblem};
 use super::{Cell, ReadTarget};
 
 use ColumnData as C;
@@ -51,7 +51,12 @@ pub(crate) fn decimal<'a>(value: ColumnData<'a>, t: &ReadTarget) -> Result<Cell<
     match value {
         C::Numeric(Some(n)) => rescale_exact(n.value(), n.scale(), t.scale)
             .map(Cell::Dec)
-            .ok_or_else(|| t.does_not_fit(format!("decimal {n} does not fit scale {}", t.scale))),
+            .ok_or_else(|| {
+                t.does_not_fit(ValueProblem::FinerThanScale {
+                    value: n.to_string(),
+                    scale: t.scale,
+                })
+            }),
         other => Err(t.unexpected(&other)),
     }
 }
@@ -62,7 +67,7 @@ pub(crate) fn money<'a>(value: ColumnData<'a>, t: &ReadTarget) -> Result<Cell<'a
         C::F64(Some(v)) => {
             let scaled = (v * pow10(u32::from(t.scale)) as f64).round();
             if !scaled.is_finite() || scaled.abs() >= 1e38 {
-                return Err(t.does_not_fit(format!("money value {v} is out of range")));
+                return Err(t.does_not_fit(ValueProblem::MoneyOutOfRange { value: v }));
             }
             Ok(Cell::Dec(scaled as i128))
         }
@@ -110,9 +115,11 @@ pub(crate) fn time<'a>(value: ColumnData<'a>, t: &ReadTarget) -> Result<Cell<'a>
 }
 
 fn ticks_cell<'a>(ticks: i128, t: &ReadTarget) -> Result<Cell<'a>, TypeError> {
-    i64::try_from(ticks)
-        .map(Cell::Int)
-        .map_err(|_| t.does_not_fit(format!("value does not fit an Arrow {}", t.data_type)))
+    i64::try_from(ticks).map(Cell::Int).map_err(|_| {
+        t.does_not_fit(ValueProblem::BeyondArrowType {
+            data_type: t.data_type.clone(),
+        })
+    })
 }
 
 /// `value` at scale `from` as the same number at scale `to`, if that is exact.

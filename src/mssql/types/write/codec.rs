@@ -11,8 +11,8 @@ use tiberius::numeric::Numeric;
 use tiberius::time::{Date, DateTime, DateTime2, DateTimeOffset, SmallDateTime, Time};
 use tiberius::{ColumnData, Uuid};
 
-use super::super::TypeError;
 use super::super::temporal::{self, DAYS_0001_TO_1970, MAX_DAYS_0001, pow10};
+use super::super::{TypeError, ValueProblem};
 use super::arrays::{as_text, binaries, instants, strings, times};
 use super::num::{Num, numbers};
 use super::{Encoder, WidthPolicy, overflow};
@@ -135,8 +135,13 @@ pub(crate) fn guid(array: &ArrayRef, enc: &mut Encoder<'_>) -> Values {
         .map(|i| {
             let guid = read(i)
                 .map(|s| {
-                    Uuid::parse_str(s.trim())
-                        .map_err(|e| enc.at(i, format!("{s:?} is not a uniqueidentifier: {e}")))
+                    Uuid::parse_str(s.trim()).map_err(|e| {
+                        let problem = ValueProblem::NotAGuid {
+                            value: s.to_string(),
+                            reason: e.to_string(),
+                        };
+                        enc.at(i, problem)
+                    })
                 })
                 .transpose()?;
             Ok(ColumnData::Guid(guid))
@@ -154,7 +159,10 @@ pub(crate) fn binary(array: &ArrayRef, enc: &mut Encoder<'_>) -> Values {
             if let (Some(v), Some(w)) = (value, width)
                 && v.len() > w
             {
-                let problem = format!("{} bytes do not fit {}", v.len(), enc.column.declaration());
+                let problem = ValueProblem::TooLong {
+                    length: v.len(),
+                    declaration: enc.column.declaration(),
+                };
                 return Err(enc.at(i, problem));
             }
             Ok(ColumnData::Binary(value.map(|v| Cow::Owned(v.to_vec()))))
@@ -167,11 +175,11 @@ pub(crate) fn date(array: &ArrayRef, enc: &mut Encoder<'_>) -> Values {
     each_instant(array, enc, |value, unit, _| {
         let per_day = temporal::per_second(unit) * temporal::SECS_PER_DAY;
         if value.rem_euclid(per_day) != 0 {
-            return Err("a date column cannot hold a time of day".into());
+            return Err(ValueProblem::TimeOfDay);
         }
         let days = value.div_euclid(per_day) + i128::from(DAYS_0001_TO_1970);
         if !(0..=i128::from(MAX_DAYS_0001)).contains(&days) {
-            return Err(outside(enc));
+            return Err(enc.out_of_range());
         }
         Ok(ColumnData::Date(Some(Date::new(days as u32))))
     })
@@ -179,14 +187,14 @@ pub(crate) fn date(array: &ArrayRef, enc: &mut Encoder<'_>) -> Values {
 
 pub(crate) fn datetime(array: &ArrayRef, enc: &mut Encoder<'_>) -> Values {
     each_instant(array, enc, |value, unit, _| {
-        let (days, ticks) = temporal::to_datetime(value, unit).ok_or_else(|| outside(enc))?;
+        let (days, ticks) = temporal::to_datetime(value, unit).ok_or_else(|| enc.out_of_range())?;
         Ok(ColumnData::DateTime(Some(DateTime::new(days, ticks))))
     })
 }
 
 pub(crate) fn smalldatetime(array: &ArrayRef, enc: &mut Encoder<'_>) -> Values {
     each_instant(array, enc, |value, unit, _| {
-        let (days, minutes) = temporal::to_smalldatetime(value, unit).ok_or_else(|| outside(enc))?;
+        let (days, minutes) = temporal::to_smalldatetime(value, unit).ok_or_else(|| enc.out_of_range())?;
         Ok(ColumnData::SmallDateTime(Some(SmallDateTime::new(days, minutes))))
     })
 }
@@ -194,7 +202,7 @@ pub(crate) fn smalldatetime(array: &ArrayRef, enc: &mut Encoder<'_>) -> Values {
 pub(crate) fn datetime2(array: &ArrayRef, enc: &mut Encoder<'_>) -> Values {
     let scale = enc.ty.params.scale;
     each_instant(array, enc, |value, unit, _| {
-        let (days, inc) = temporal::to_datetime2(value, unit, scale).ok_or_else(|| outside(enc))?;
+        let (days, inc) = temporal::to_datetime2(value, unit, scale).ok_or_else(|| enc.out_of_range())?;
         Ok(ColumnData::DateTime2(Some(DateTime2::new(
             Date::new(days),
             Time::new(inc, scale),
@@ -206,7 +214,7 @@ pub(crate) fn datetime2(array: &ArrayRef, enc: &mut Encoder<'_>) -> Values {
 pub(crate) fn datetimeoffset(array: &ArrayRef, enc: &mut Encoder<'_>) -> Values {
     let scale = enc.ty.params.scale;
     each_instant(array, enc, |value, unit, offset| {
-        let (days, inc) = temporal::to_datetime2(value, unit, scale).ok_or_else(|| outside(enc))?;
+        let (days, inc) = temporal::to_datetime2(value, unit, scale).ok_or_else(|| enc.out_of_range())?;
         let utc = DateTime2::new(Date::new(days), Time::new(inc, scale));
         Ok(ColumnData::DateTimeOffset(Some(DateTimeOffset::new(utc, offset))))
     })
@@ -219,7 +227,8 @@ pub(crate) fn time(array: &ArrayRef, enc: &mut Encoder<'_>) -> Values {
         .map(|i| match read(i) {
             None => Ok(enc.null()),
             Some((value, unit)) => {
-                let inc = temporal::to_time(value, unit, scale).ok_or_else(|| enc.at(i, outside(enc)))?;
+                let inc =
+                    temporal::to_time(value, unit, scale).ok_or_else(|| enc.at(i, enc.out_of_range()))?;
                 Ok(ColumnData::Time(Some(Time::new(inc, scale))))
             }
         })
@@ -231,7 +240,7 @@ pub(crate) fn time(array: &ArrayRef, enc: &mut Encoder<'_>) -> Values {
 fn each_number(
     array: &ArrayRef,
     enc: &Encoder<'_>,
-    convert: impl Fn(Num) -> Result<ColumnData<'static>, String>,
+    convert: impl Fn(Num) -> Result<ColumnData<'static>, ValueProblem>,
 ) -> Values {
     let read = numbers(array).ok_or_else(|| enc.unsupported(array.data_type()))?;
     (0..array.len())
@@ -249,7 +258,10 @@ fn each_decimal(array: &ArrayRef, enc: &Encoder<'_>, fits: impl Fn(i128) -> bool
         let value = num.to_decimal(scale)?;
         let numeric = Numeric::new_with_scale(value, scale);
         if !fits(value) {
-            return Err(format!("{numeric} does not fit {}", enc.column.declaration()));
+            return Err(ValueProblem::TooManyDigits {
+                value: numeric.to_string(),
+                declaration: enc.column.declaration(),
+            });
         }
         Ok(ColumnData::Numeric(Some(numeric)))
     })
@@ -260,7 +272,7 @@ fn each_decimal(array: &ArrayRef, enc: &Encoder<'_>, fits: impl Fn(i128) -> bool
 fn each_instant(
     array: &ArrayRef,
     enc: &Encoder<'_>,
-    convert: impl Fn(i128, TimeUnit, i16) -> Result<ColumnData<'static>, String>,
+    convert: impl Fn(i128, TimeUnit, i16) -> Result<ColumnData<'static>, ValueProblem>,
 ) -> Values {
     let (read, offset) = instants(array).ok_or_else(|| enc.unsupported(array.data_type()))?;
     (0..array.len())
@@ -269,9 +281,4 @@ fn each_instant(
             Some((value, unit)) => convert(value, unit, offset).map_err(|problem| enc.at(i, problem)),
         })
         .collect()
-}
-
-/// The problem with a date or time outside the column's range.
-fn outside(enc: &Encoder<'_>) -> String {
-    format!("value is outside the range of {}", enc.column.declaration())
 }

@@ -7,6 +7,7 @@ use arrow::datatypes::{
     Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 
+use super::super::ValueProblem;
 use super::arrays::Reader;
 
 /// A number read from any numeric Arrow array, kept exact until the target type is known.
@@ -21,10 +22,14 @@ pub(crate) enum Num {
 
 impl Num {
     /// An exact integer in `min..=max`; fractions and out-of-range values are errors.
-    pub(crate) fn to_int(self, min: i128, max: i128) -> Result<i128, String> {
+    pub(crate) fn to_int(self, min: i128, max: i128) -> Result<i128, ValueProblem> {
         match self.exact_int() {
             Some(v) if (min..=max).contains(&v) => Ok(v),
-            _ => Err(format!("{self} does not fit an integer in {min}..={max}")),
+            _ => Err(ValueProblem::NotAnInteger {
+                value: self.to_string(),
+                min,
+                max,
+            }),
         }
     }
 
@@ -63,18 +68,18 @@ impl Num {
 
     /// The mantissa at `scale`, rounded half away from zero (floats from their shortest
     /// round-trip decimal form, so 0.1 is 0.1 and not 0.1000000000000000055…).
-    pub(crate) fn to_decimal(self, scale: u8) -> Result<i128, String> {
-        let (mantissa, from) =
-            match self {
-                Num::Int(v) => (v, 0),
-                Num::Dec(m, s) => (m, s),
-                Num::F32(v) => shortest_decimal(&format!("{v:e}"))
-                    .ok_or_else(|| format!("{v} is not a finite number"))?,
-                Num::F64(v) => shortest_decimal(&format!("{v:e}"))
-                    .ok_or_else(|| format!("{v} is not a finite number"))?,
-            };
-        rescale_round(mantissa, from, i32::from(scale))
-            .ok_or_else(|| format!("{self} does not fit a decimal with scale {scale}"))
+    pub(crate) fn to_decimal(self, scale: u8) -> Result<i128, ValueProblem> {
+        let not_finite = |value: String| ValueProblem::NotFinite { value };
+        let (mantissa, from) = match self {
+            Num::Int(v) => (v, 0),
+            Num::Dec(m, s) => (m, s),
+            Num::F32(v) => shortest_decimal(&format!("{v:e}")).ok_or_else(|| not_finite(v.to_string()))?,
+            Num::F64(v) => shortest_decimal(&format!("{v:e}")).ok_or_else(|| not_finite(v.to_string()))?,
+        };
+        rescale_round(mantissa, from, i32::from(scale)).ok_or_else(|| ValueProblem::TooLargeForScale {
+            value: self.to_string(),
+            scale,
+        })
     }
 }
 
