@@ -2,23 +2,26 @@
 //! streaming batch by batch with the same type mapping the run uses. It loads fixtures into a server
 //! and snapshots a server's tables to Parquet.
 //!
-//! Into SQL Server, a missing table is created from the Arrow types, and an existing one is emptied
-//! and loaded in one transaction (or appended to, with `--append`); the rows travel by bulk load.
+//! Into SQL Server, a missing table is created from the Arrow types, values longer than their column
+//! are found first (rule 8: counted, or with `--strict-widths` refused before anything is deleted),
+//! and the table is emptied and loaded in one transaction (or appended to, with `--append`); the
+//! rows travel by bulk load ([`crate::mssql::bulk`], as the sink's do).
 //! Into files, each table becomes a Parquet dataset `<to>/<Table>/`, which `--input` reads back.
 
 use std::sync::Arc;
 
 use datafusion::common::TableReference;
-use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use serde::Serialize;
 use tracing::{info, warn};
 
+use crate::mssql::bulk::{self, BulkError};
 use crate::mssql::catalog::{self, qualified, validate_table_name};
-use crate::mssql::conn::Mssql;
-use crate::mssql::types::{WidthPolicy, encode_batch, quote_ident, sql_type_for_arrow};
+use crate::mssql::conn::{Conn, Mssql};
+use crate::mssql::types::{SqlColumn, Truncation, WidthPolicy, field_index};
 use crate::run::{self, MssqlRunOptions, is_mssql};
 use crate::schema::{self, SOURCE_ORDINAL};
 use crate::sink::SinkTable;
@@ -91,7 +94,7 @@ pub async fn copy(config: &CopyConfig) -> Result<CopyReport> {
 async fn to_files(
     ctx: &SessionContext,
     table: &str,
-    df: datafusion::dataframe::DataFrame,
+    df: DataFrame,
     to: &str,
     concurrency: usize,
 ) -> Result<u64> {
@@ -113,11 +116,12 @@ async fn to_files(
 }
 
 /// Loads `df` into `table` by bulk load, creating the table when missing and, unless appending,
-/// replacing its rows in the same transaction.
+/// replacing its rows in the same transaction. Values too long for their column are found before
+/// anything is deleted (rule 8), as in the sink.
 async fn to_mssql(
     db: &Arc<Mssql>,
     table: &str,
-    df: datafusion::dataframe::DataFrame,
+    df: DataFrame,
     config: &CopyConfig,
     truncations: &mut Truncations,
 ) -> Result<u64> {
@@ -125,82 +129,77 @@ async fn to_mssql(
     let q = qualified(db, table);
     let fail = |e: &dyn std::fmt::Display| db.error(Some(table), e);
     if catalog::columns(db, table).await?.is_none() {
-        let decls = df
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| {
-                Ok(format!(
-                    "{} {} NULL",
-                    quote_ident(f.name()),
-                    sql_type_for_arrow(f).map_err(|e| fail(&e))?
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let sql = format!("CREATE TABLE {q} ({})", decls.join(", "));
+        let declarations = bulk::field_declarations(df.schema().fields(), &[]).map_err(|e| fail(&e))?;
+        let sql = bulk::create_table(&q, &declarations);
         db.get().await?.batch(&sql).await.map_err(|e| fail(&e))?;
         info!(table = %table, "created table");
     }
     let columns = catalog::columns(db, table).await?.unwrap_or_default();
-    let policy = if config.mssql.strict_widths {
-        WidthPolicy::Strict
-    } else {
-        WidthPolicy::Truncate
-    };
+    check_widths(db, table, &df, &columns, config.mssql.strict_widths, truncations).await?;
 
+    let stream = df.execute_stream().await?;
+    let begin = if config.append {
+        "BEGIN TRAN".to_string()
+    } else {
+        format!("BEGIN TRAN; DELETE FROM {q}")
+    };
     let mut conn = db.get().await?;
-    let health = conn.health();
-    let mut prologue = "BEGIN TRAN".to_string();
-    if !config.append {
-        prologue.push_str(&format!("; DELETE FROM {q}"));
+    let load = async |conn: &mut Conn| bulk::load(conn, &q, &columns, WidthPolicy::Truncate, stream).await;
+    let rows = bulk::in_transaction(&mut conn, &begin, "COMMIT", load)
+        .await
+        .map_err(|e| match e {
+            BulkError::Source(e) => e,
+            other => fail(&other),
+        })?;
+    if truncations.count > 0 {
+        warn!(table = %table, count = truncations.count, "values truncated to fit their columns");
     }
-    conn.batch(&prologue).await.map_err(|e| fail(&e))?;
-    let mut stream = df.execute_stream().await?;
-    let loaded = async {
-        let request = conn.client.bulk_insert(&q).await.map_err(|e| fail(&e))?;
-        let mut request = request;
-        while let Some(batch) = stream.next().await {
-            let batch = batch?;
-            let (rows, cut) = encode_batch(&batch, &columns, policy).map_err(|e| fail(&e))?;
-            if !cut.is_empty() {
-                if policy == WidthPolicy::Strict {
-                    let t = &cut[0];
-                    return Err(fail(&format!(
-                        "{} value(s) do not fit (--strict-widths), e.g. column {}: {:?} is {} characters, the column {}",
-                        cut.len(),
-                        t.column,
-                        t.value,
-                        t.length,
-                        t.width
-                    )));
-                }
-                for t in cut.iter().take(5usize.saturating_sub(truncations.examples.len())) {
-                    truncations
-                        .examples
-                        .push(format!("{table}.{}: {:?} cut to {} characters", t.column, t.value, t.width));
-                }
-                truncations.count += cut.len() as u64;
-            }
-            for row in rows {
-                request.send(row).await.map_err(|e| fail(&e))?;
-            }
-        }
-        let done = request.finalize().await.map_err(|e| fail(&e))?;
-        Ok::<u64, DataFusionError>(done.total())
+    Ok(rows)
+}
+
+/// Rule 8 before anything is written: counts the values of `df` longer than their column into
+/// `truncations`, or, with `--strict-widths`, refuses the copy at the first batch holding one.
+/// Reads only the bounded character columns, and nothing when the table has none.
+async fn check_widths(
+    db: &Mssql,
+    table: &str,
+    df: &DataFrame,
+    columns: &[SqlColumn],
+    strict: bool,
+    truncations: &mut Truncations,
+) -> Result<()> {
+    let schema = df.schema().inner().clone();
+    let bounded: Vec<&str> = columns
+        .iter()
+        .filter(|c| c.width().is_some())
+        .filter_map(|c| field_index(&schema, &c.name).map(|i| schema.field(i).name().as_str()))
+        .collect();
+    if bounded.is_empty() {
+        return Ok(());
     }
-    .await;
-    match loaded {
-        Ok(rows) => {
-            conn.batch("COMMIT").await.map_err(|e| fail(&e))?;
-            if truncations.count > 0 {
-                warn!(table = %table, count = truncations.count, "values truncated to fit their columns");
-            }
-            Ok(rows)
-        }
-        Err(e) => {
-            // Whatever state the connection is in, closing it rolls the table's load back.
-            health.discard();
-            Err(e)
+    let mut stream = df.clone().select_columns(&bounded)?.execute_stream().await?;
+    while let Some(batch) = stream.next().await {
+        let describe = |t: &Truncation| {
+            format!(
+                "{table}.{}: {:?} cut to {} characters",
+                t.column, t.value, t.width
+            )
+        };
+        let cut = bulk::check_widths(&batch?, columns, truncations, describe)
+            .map_err(|e| db.error(Some(table), &e))?;
+        if strict && let Some(t) = cut.first() {
+            return Err(db.error(
+                Some(table),
+                &format!(
+                    "{} value(s) do not fit (--strict-widths), e.g. column {}: {:?} is {} characters, the column {}",
+                    cut.len(),
+                    t.column,
+                    t.value,
+                    t.length,
+                    t.width
+                ),
+            ));
         }
     }
+    Ok(())
 }

@@ -146,7 +146,7 @@ impl ReadOrder {
 /// as well.
 pub fn is_orderable(c: &SqlColumn) -> bool {
     let t = c.data_type.trim().to_ascii_lowercase();
-    c.kind().is_ok() && !matches!(t.as_str(), "text" | "ntext") && c.max_length != Some(-1)
+    c.resolve().is_ok() && !matches!(t.as_str(), "text" | "ntext") && c.max_length != Some(-1)
 }
 
 /// The columns the read order falls back on when the table has neither a primary key nor a unique
