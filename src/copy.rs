@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use datafusion::common::TableReference;
 use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
-use datafusion::error::{DataFusionError, Result};
+use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use serde::Serialize;
@@ -58,16 +58,14 @@ pub async fn copy(config: &CopyConfig) -> Result<CopyReport> {
     };
     for t in &tables {
         if schema::columns(t).is_none() {
-            return Err(DataFusionError::Plan(format!(
+            return Err(crate::error::bad_input(format!(
                 "copy handles the contract tables ({}), not {t}",
                 schema::INPUT_TABLES.join(", ")
             )));
         }
     }
     if is_mssql(&config.from) && is_mssql(&config.to) {
-        return Err(DataFusionError::Plan(
-            "copy needs a file location on one side".into(),
-        ));
+        return Err(crate::error::bad_input("copy needs a file location on one side"));
     }
     let ctx = run::session(config.concurrency);
     let source = run::open_source(&ctx, &config.from, &config.mssql, config.concurrency)?;

@@ -2,7 +2,7 @@
 //! key or clustered index from the `sys` catalog views, asked with parameters, and table names
 //! checked before they are ever quoted into T-SQL.
 
-use datafusion::error::{DataFusionError, Result};
+use datafusion::error::Result;
 use tiberius::ColumnData;
 
 use super::conn::Mssql;
@@ -26,7 +26,7 @@ pub fn validate_table_name(name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(DataFusionError::Plan(format!(
+        Err(crate::error::bad_input(format!(
             "table name {name:?} is not allowed: use letters, digits and _ (at most {MAX_IDENT}), starting with a letter"
         )))
     }

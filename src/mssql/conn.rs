@@ -176,7 +176,7 @@ impl Mssql {
         let target = describe(&options.connection_string)?;
         let mut config = Config::from_ado_string(&options.connection_string).map_err(|e| {
             // tiberius' messages quote the offending part, which may be the password.
-            DataFusionError::Plan(format!(
+            crate::error::bad_input(format!(
                 "SQL Server connection string for {target} is not valid ({})",
                 crate::redact::redact(&e.to_string())
             ))
@@ -286,8 +286,8 @@ impl bb8::ErrorSink<TdsError> for LastError {
 /// `host,port/database` from a connection string, without credentials.
 pub fn describe(connection_string: &str) -> Result<String, DataFusionError> {
     let ado = AdoNetString::from_str(connection_string).map_err(|_| {
-        DataFusionError::Plan(
-            "SQL Server connection string is not valid: expected key=value pairs separated by ';'".into(),
+        crate::error::bad_input(
+            "SQL Server connection string is not valid: expected key=value pairs separated by ';'",
         )
     })?;
     let get = |keys: &[&str]| {
@@ -303,8 +303,8 @@ pub fn describe(connection_string: &str) -> Result<String, DataFusionError> {
     let server = server.strip_prefix("tcp:").unwrap_or(&server).to_string();
     let database = get(&["database", "initial catalog"]);
     if server.is_empty() {
-        return Err(DataFusionError::Plan(
-            "SQL Server connection string has no Server (e.g. Server=tcp:host,1433)".into(),
+        return Err(crate::error::bad_input(
+            "SQL Server connection string has no Server (e.g. Server=tcp:host,1433)",
         ));
     }
     Ok(format!(

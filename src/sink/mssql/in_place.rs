@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use datafusion::error::{DataFusionError, Result};
+use datafusion::error::Result;
 use tiberius::error::Error as TdsError;
 use tracing::{debug, info};
 
@@ -26,7 +26,7 @@ impl MssqlSink {
     pub(super) async fn prepare_in_place(&self) -> Result<(String, Vec<SqlColumn>)> {
         let table = &self.plan_table;
         let mut columns = catalog::columns(&self.db, table).await?.ok_or_else(|| {
-            DataFusionError::Plan(format!(
+            crate::error::bad_input(format!(
                 "SQL Server {}: table {table} does not exist",
                 self.db.target()
             ))

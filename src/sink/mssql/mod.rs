@@ -53,7 +53,7 @@ use table::STAGING_SUFFIX;
 use units::{Partition, Turns, Unit, UnitResult, full_key_mask, into_units, split_by_distributor};
 
 /// The columns that identify a plan row: route key and store.
-pub const ROW_KEY: [&str; 4] = ["DistributorID", "AgentID", "RouteDate", "CustNo"];
+pub use crate::names::ROW_KEY;
 
 /// How the result reaches SQL Server.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -122,7 +122,7 @@ impl MssqlSink {
             validate_table_name(name)?;
             validate_table_name(&format!("{name}{STAGING_SUFFIX}"))?;
             if name.starts_with('#') {
-                return Err(DataFusionError::Plan(format!(
+                return Err(crate::error::bad_input(format!(
                     "--write table {name}: a temporary table would vanish with the connection"
                 )));
             }
@@ -185,7 +185,7 @@ impl MssqlSink {
         for part in partitions {
             let describe = |t: &Truncation| describe_truncation(target, &part.batch, t);
             bulk::check_widths(&part.batch, columns, &mut report, describe)
-                .map_err(|e| DataFusionError::Plan(e.to_string()))?;
+                .map_err(|e| crate::error::bad_input(e.to_string()))?;
         }
         if self.options.strict_widths && report.count > 0 {
             return Err(DataFusionError::Execution(format!(

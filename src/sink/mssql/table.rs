@@ -2,7 +2,7 @@
 //! the staging table is swapped in for NAME (drop and `sp_rename` in one transaction): readers see
 //! the old table or the new one, never half of it.
 
-use datafusion::error::{DataFusionError, Result};
+use datafusion::error::Result;
 use tiberius::error::Error as TdsError;
 
 use super::units::{Unit, UnitResult};
@@ -26,7 +26,7 @@ impl MssqlSink {
                 .unwrap_or_default(),
         };
         let declarations = bulk::field_declarations(self.schema.fields(), &existing)
-            .map_err(|e| DataFusionError::Plan(e.to_string()))?;
+            .map_err(|e| crate::error::bad_input(e.to_string()))?;
         let staging = format!("{name}{STAGING_SUFFIX}");
         let q = qualified(&self.db, &staging);
         let create = bulk::create_table(&q, &declarations);

@@ -21,7 +21,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::datasource::TableType;
-use datafusion::error::{DataFusionError, Result};
+use datafusion::error::Result;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use tiberius::ColumnData;
@@ -96,7 +96,7 @@ impl MssqlTable {
     /// which is written back whole) and skipped otherwise.
     pub async fn open(db: Arc<Mssql>, table: &str, batch_rows: usize, partitions: usize) -> Result<Self> {
         let all = catalog::columns(&db, table).await?.ok_or_else(|| {
-            DataFusionError::Plan(format!(
+            crate::error::bad_input(format!(
                 "SQL Server {}: table {}.{table} does not exist",
                 db.target(),
                 db.schema()
@@ -129,7 +129,7 @@ impl MssqlTable {
                     columns.push(c);
                 }
                 Err(e) if needed => {
-                    return Err(DataFusionError::Plan(format!(
+                    return Err(crate::error::bad_input(format!(
                         "SQL Server {}, table {table}: {e}",
                         db.target()
                     )));

@@ -130,7 +130,9 @@ impl ExecutionPlan for MssqlScanExec {
             stored
                 .iter()
                 .map(|c| {
-                    let data_type = c.arrow_type().map_err(|e| DataFusionError::Plan(e.to_string()))?;
+                    let data_type = c
+                        .arrow_type()
+                        .map_err(|e| crate::error::bad_input(e.to_string()))?;
                     Ok(Field::new(&c.name, data_type, true))
                 })
                 .collect::<Result<Vec<_>>>()?,
