@@ -33,8 +33,8 @@ use crate::mssql::conn::Mssql;
 use crate::mssql::types::{SqlColumn, SqlParam, quote_ident};
 use crate::schema::{CUSTVISIT, ROUTE_PLAN};
 use filter::{Filter, Pushable};
-pub use scan::MssqlScanExec;
 use scan::PartitionQuery;
+pub use scan::{MssqlScan, MssqlScanExec};
 
 /// Default rows per Arrow batch read from SQL Server.
 pub const DEFAULT_BATCH_ROWS: usize = 8192;
@@ -343,7 +343,7 @@ impl TableProvider for MssqlTable {
         let ranges = self.partition_ranges(&filter).await?;
         let stored_idx = self.layout.stored_indices(&projection);
         let queries = self.queries(&filter, &ranges, &stored_idx);
-        Ok(Arc::new(MssqlScanExec::new(
+        Ok(Arc::new(MssqlScan::exec(
             Arc::clone(&self.db),
             Arc::clone(&self.columns),
             Arc::clone(&self.layout),

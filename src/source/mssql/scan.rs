@@ -7,19 +7,15 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{Field, Schema, SchemaRef};
-use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties, SendableRecordBatchStream,
-};
 use futures::{Stream, StreamExt};
 use tiberius::{ColumnData, ToSql};
 
 use super::super::canonical::TableLayout;
+use super::super::stream::{ScanExec, SourceScan, column_list};
 use crate::mssql::conn::Mssql;
 use crate::mssql::types::{BatchBuilder, SqlColumn, SqlParam};
 
@@ -34,89 +30,63 @@ pub(super) struct PartitionQuery {
 }
 
 /// Streams one SQL Server table, cast to the canonical schema, one partition per query.
+pub type MssqlScanExec = ScanExec<MssqlScan>;
+
+/// What [`MssqlScanExec`] reads: the table's columns and layout, and one query per partition.
 #[derive(Debug)]
-pub struct MssqlScanExec {
+pub struct MssqlScan {
     db: Arc<Mssql>,
     columns: Arc<Vec<SqlColumn>>,
     layout: Arc<TableLayout>,
     projection: Vec<usize>,
     queries: Vec<PartitionQuery>,
     batch_rows: usize,
-    schema: SchemaRef,
-    properties: Arc<PlanProperties>,
 }
 
-impl MssqlScanExec {
-    pub(super) fn new(
+impl MssqlScan {
+    /// The scan operator for `projection` of the table, one partition per query.
+    pub(super) fn exec(
         db: Arc<Mssql>,
         columns: Arc<Vec<SqlColumn>>,
         layout: Arc<TableLayout>,
         projection: Vec<usize>,
         queries: Vec<PartitionQuery>,
         batch_rows: usize,
-    ) -> Result<Self> {
+    ) -> Result<MssqlScanExec> {
         let schema = Arc::new(layout.schema.project(&projection)?);
-        let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(Arc::clone(&schema)),
-            Partitioning::UnknownPartitioning(queries.len()),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        ));
-        Ok(Self {
+        let partitions = queries.len();
+        let scan = Self {
             db,
             columns,
             layout,
             projection,
             queries,
             batch_rows,
-            schema,
-            properties,
-        })
+        };
+        Ok(ScanExec::new(scan, schema, partitions))
     }
 }
 
-impl DisplayAs for MssqlScanExec {
-    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        let cols: Vec<_> = self.schema.fields().iter().map(|f| f.name().as_str()).collect();
+impl SourceScan for MssqlScan {
+    const NAME: &'static str = "MssqlScanExec";
+
+    fn fmt_as(&self, schema: &SchemaRef, f: &mut fmt::Formatter) -> fmt::Result {
         write!(
             f,
             "MssqlScanExec: table={}, partitions={}, projection=[{}], sql={}",
             self.layout.table,
             self.queries.len(),
-            cols.join(", "),
+            column_list(schema),
             self.queries.first().map(|q| q.sql.as_str()).unwrap_or("")
         )
     }
-}
 
-impl ExecutionPlan for MssqlScanExec {
-    fn name(&self) -> &str {
-        "MssqlScanExec"
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![]
-    }
-
-    fn apply_expressions(
+    fn execute(
         &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
-
-    fn with_new_children(
-        self: Arc<Self>,
-        _children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(self)
-    }
-
-    fn execute(&self, partition: usize, _context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        partition: usize,
+        schema: &SchemaRef,
+        _context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
         let query = self.queries.get(partition).cloned().ok_or_else(|| {
             DataFusionError::Internal(format!("MssqlScanExec has no partition {partition}"))
         })?;
@@ -141,13 +111,13 @@ impl ExecutionPlan for MssqlScanExec {
             db: Arc::clone(&self.db),
             layout: Arc::clone(&self.layout),
             projection: self.projection.clone(),
-            schema: Arc::clone(&self.schema),
+            schema: Arc::clone(schema),
             batch_rows: self.batch_rows,
             first_ordinal: (partition as i64) << PARTITION_SHIFT,
         };
         let stream = read.stream(query, stored, stored_schema);
         Ok(Box::pin(RecordBatchStreamAdapter::new(
-            Arc::clone(&self.schema),
+            Arc::clone(schema),
             stream,
         )))
     }
