@@ -84,8 +84,9 @@ pub async fn run(args: RunArgs, quiet: bool, log_format: LogFormat) -> anyhow::R
     };
     let interval = Duration::try_from_secs_f64(args.progress_interval)
         .map_err(|e| routeflow::error::bad_input(format!("--progress-interval: {e}")))?;
-    let reporter = progress::start(progress::global(), mode, interval);
-    let summary = run::run(&config).await;
+    let counter = progress::global();
+    let reporter = progress::start(counter, mode, interval);
+    let summary = run::run_with_progress(&config, counter).await;
     reporter.finish();
     let summary = summary?;
     if args.json {

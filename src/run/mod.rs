@@ -18,7 +18,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use tracing::{Instrument, info};
 
 use crate::plan::PlanOptions;
-use crate::progress::{self, Progress};
+use crate::progress::Progress;
 use crate::snapshot;
 use crate::summary::RunSummary;
 use phases::PhaseClock;
@@ -57,10 +57,11 @@ pub fn session(concurrency: usize) -> SessionContext {
     SessionContext::new_with_config(config)
 }
 
-/// Runs the whole job and returns its summary (also written as `run_summary.json` unless dry run),
-/// counting progress on the process's [`progress::global`], which the command line shows.
+/// Runs the whole job and returns its summary (also written as `run_summary.json` unless dry run).
+/// Progress is counted on a handle of its own, which nobody shows: the command line passes the one
+/// it displays to [`run_with_progress`].
 pub async fn run(config: &RunConfig) -> Result<RunSummary> {
-    run_with_progress(config, progress::global()).await
+    run_with_progress(config, &Progress::new()).await
 }
 
 /// [`run`], counting progress on `progress`. Every log line of the run carries its id (the `run`
