@@ -9,11 +9,10 @@ use routeflow::plan::sequence::SequenceMode;
 use routeflow::plan::tsp::haversine_km;
 use routeflow::plan::{self, PlanOptions};
 use routeflow::progress::Progress;
-use routeflow::sql::{self, CatalogConfig};
 use routeflow::summary::{self, Filters};
 use routeflow::{names, run};
 
-use crate::support::{Row, config, get, read_table, run_config};
+use crate::support::{Row, config, fixture_catalog, get, read_table, run_config};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/small")
@@ -309,16 +308,7 @@ async fn scarce_prospects_leave_routes_short_and_the_output_does_not_depend_on_c
 /// in `plans/` and not in Rust, or the other way round, fails here.
 #[tokio::test]
 async fn every_name_rust_reads_is_in_the_views() {
-    let ctx = sql::catalog(&CatalogConfig {
-        input: fixtures().display().to_string(),
-        filters: Filters::default(),
-        concurrency: 2,
-        plan: PlanOptions::default(),
-        mssql: Default::default(),
-        snapshot: None,
-    })
-    .await
-    .unwrap();
+    let ctx = fixture_catalog().await;
     for (view, columns) in names::READ_FROM_VIEWS {
         let table = ctx
             .table(*view)

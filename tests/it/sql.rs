@@ -9,10 +9,8 @@ use datafusion::logical_expr::{ident, lit};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use routeflow::plan::PlanOptions;
 use routeflow::run::run;
-use routeflow::sql::{self, CatalogConfig};
-use routeflow::summary::Filters;
 
-use crate::support::{FIXTURES, config, routeflow, stdout_of};
+use crate::support::{FIXTURES, config, fixture_catalog, routeflow, stdout_of};
 
 async fn fixture_rows(table: &str) -> usize {
     let ctx = SessionContext::new();
@@ -153,20 +151,6 @@ fn the_shell_reads_statements_and_backslash_commands() {
 }
 
 /// The result of `df` as an aligned table.
-/// The analysts' catalog over the bundled fixtures, every stage a lazy view.
-async fn fixture_catalog() -> SessionContext {
-    sql::catalog(&CatalogConfig {
-        input: FIXTURES.into(),
-        filters: Filters::default(),
-        concurrency: 2,
-        plan: PlanOptions::default(),
-        mssql: Default::default(),
-        snapshot: None,
-    })
-    .await
-    .unwrap()
-}
-
 async fn pretty(df: datafusion::dataframe::DataFrame) -> String {
     let batches = df.collect().await.unwrap();
     arrow::util::pretty::pretty_format_batches(&batches)

@@ -178,6 +178,20 @@ pub fn text_rows(batches: &[arrow::array::RecordBatch]) -> Vec<Row> {
 }
 
 /// The routeflow binary, run from the project directory (so `fixtures/small` is the default input).
+/// The analysts' catalog over the bundled fixtures, every stage a lazy view.
+pub async fn fixture_catalog() -> SessionContext {
+    routeflow::sql::catalog(&routeflow::sql::CatalogConfig {
+        input: FIXTURES.into(),
+        filters: routeflow::summary::Filters::default(),
+        concurrency: 2,
+        plan: PlanOptions::default(),
+        mssql: Default::default(),
+        snapshot: None,
+    })
+    .await
+    .unwrap()
+}
+
 pub fn routeflow() -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_routeflow"));
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
