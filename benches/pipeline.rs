@@ -40,6 +40,7 @@ fn bench(c: &mut Criterion) {
                 ..PlanOptions::default()
             },
             mssql: Default::default(),
+            wait_lock_seconds: 0,
         };
         group.bench_function(name, |b| {
             b.iter(|| runtime.block_on(run(&config)).expect("run succeeds"))

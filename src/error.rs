@@ -9,6 +9,8 @@ use std::error::Error as StdError;
 
 use datafusion::error::DataFusionError;
 
+use crate::shutdown::Signal;
+
 /// A routeflow error: its [`Kind`] and a message that names what the operator must look at.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -23,6 +25,17 @@ pub enum Error {
     /// Some output partitions failed and the rest were written: exit 2, a re-run completes the job.
     #[error("{failed} output partition(s) failed; run again to complete them")]
     PartialWrite { failed: usize },
+    /// Another run holds the output's lock: exit 4, nothing was written; the holder is named.
+    #[error("target busy: {target} is being written by {holder}")]
+    TargetBusy { target: String, holder: String },
+    /// A signal asked the run to stop and it did: exit 130 (SIGINT) or 143 (SIGTERM). `report` is
+    /// what it had written, as JSON (the summary with `"status": "interrupted"`).
+    #[error("interrupted by {}: {detail}", signal.name())]
+    Interrupted {
+        signal: Signal,
+        detail: String,
+        report: Option<serde_json::Value>,
+    },
     /// Something routeflow itself got wrong (a shipped `plans/*.sql` that does not plan, a broken
     /// invariant): exit 1, a bug to report.
     #[error("internal error: {message}")]
@@ -37,11 +50,28 @@ pub enum Error {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// 1: an unexpected failure (a lost connection, a full disk, a bug).
-    Failure = 1,
+    Failure,
     /// 2: some output partitions failed.
-    PartialWrite = 2,
+    PartialWrite,
     /// 3: bad configuration or input.
-    BadInput = 3,
+    BadInput,
+    /// 4: another run is writing the same target.
+    TargetBusy,
+    /// 130 or 143: stopped by a signal.
+    Interrupted(Signal),
+}
+
+impl Kind {
+    /// The process exit code of this kind of error.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Kind::Failure => 1,
+            Kind::PartialWrite => 2,
+            Kind::BadInput => 3,
+            Kind::TargetBusy => 4,
+            Kind::Interrupted(signal) => signal.exit_code(),
+        }
+    }
 }
 
 impl Error {
@@ -49,6 +79,8 @@ impl Error {
         match self {
             Error::BadInput { .. } => Kind::BadInput,
             Error::PartialWrite { .. } => Kind::PartialWrite,
+            Error::TargetBusy { .. } => Kind::TargetBusy,
+            Error::Interrupted { signal, .. } => Kind::Interrupted(*signal),
             Error::Internal { .. } => Kind::Failure,
         }
     }
@@ -84,16 +116,26 @@ pub fn internal(
     }))
 }
 
-/// The kind of the first routeflow [`Error`] in `e`'s chain of causes; [`Kind::Failure`] if none.
-pub fn kind_of(e: &(dyn StdError + 'static)) -> Kind {
+/// As a `DataFusionError`, for code that runs inside DataFusion.
+pub fn external(e: Error) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+/// The first routeflow [`Error`] in `e`'s chain of causes.
+pub fn find<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a Error> {
     let mut next = Some(e);
     while let Some(e) = next {
         if let Some(ours) = e.downcast_ref::<Error>() {
-            return ours.kind();
+            return Some(ours);
         }
         next = e.source();
     }
-    Kind::Failure
+    None
+}
+
+/// The kind of the first routeflow [`Error`] in `e`'s chain of causes; [`Kind::Failure`] if none.
+pub fn kind_of(e: &(dyn StdError + 'static)) -> Kind {
+    find(e).map_or(Kind::Failure, Error::kind)
 }
 
 /// An error and its causes on one line, for logs read the morning after. DataFusion's wrapper of an

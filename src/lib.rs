@@ -28,6 +28,7 @@ pub mod progress;
 pub mod redact;
 pub mod run;
 pub mod schema;
+pub mod shutdown;
 pub mod sink;
 pub mod snapshot;
 pub mod source;

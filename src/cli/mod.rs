@@ -12,6 +12,7 @@ pub mod generate;
 pub mod logging;
 pub mod map;
 pub mod run;
+pub mod signals;
 pub mod snapshots;
 pub mod sql;
 

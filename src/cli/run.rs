@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use clap::Args;
 use datafusion::error::DataFusionError;
+use routeflow::error::Error;
 use routeflow::progress;
 use routeflow::run::{self, RunConfig};
 
@@ -35,6 +36,10 @@ pub struct RunArgs {
     /// Print the summary as JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Seconds to wait for another run writing the same output to finish; without it a busy target
+    /// ends the run at once with exit code 4.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    wait_lock: u64,
     /// Seconds between progress lines when standard error is not a terminal (a scheduler's log).
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     progress_interval: f64,
@@ -69,6 +74,7 @@ impl RunArgs {
             concurrency: concurrency(self.input.concurrency),
             plan: self.plan.options(),
             mssql,
+            wait_lock_seconds: self.wait_lock,
         })
     }
 }
@@ -84,11 +90,18 @@ pub async fn run(args: RunArgs, quiet: bool, log_format: LogFormat) -> anyhow::R
     };
     let interval = Duration::try_from_secs_f64(args.progress_interval)
         .map_err(|e| routeflow::error::bad_input(format!("--progress-interval: {e}")))?;
+    let shutdown = super::signals::install()?;
     let counter = progress::global();
     let reporter = progress::start(counter, mode, interval);
-    let summary = run::run_with_progress(&config, counter).await;
+    let summary = run::run_with(&config, counter, &shutdown).await;
     reporter.finish();
-    let summary = summary?;
+    let summary = match summary {
+        Ok(summary) => summary,
+        Err(e) => {
+            print_interrupted(&e, args.json)?;
+            return Err(e.into());
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
@@ -112,4 +125,37 @@ pub async fn run(args: RunArgs, quiet: bool, log_format: LogFormat) -> anyhow::R
         .into()),
         _ => Ok(()),
     }
+}
+
+/// An interrupted run's report on standard output, where its summary would have been: what it had
+/// written, and that the previous file output stays published.
+fn print_interrupted(e: &DataFusionError, json: bool) -> anyhow::Result<()> {
+    let Some(Error::Interrupted {
+        report: Some(report), ..
+    }) = routeflow::error::find(e)
+    else {
+        return Ok(());
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(());
+    }
+    let field = |name: &str| {
+        report
+            .get(name)
+            .map(|v| v.to_string().trim_matches('"').to_string())
+    };
+    println!("routeflow run (interrupted)");
+    for name in ["run_id", "signal", "phase", "output", "published"] {
+        println!(
+            "  {:<34} {}",
+            name.replace('_', " "),
+            field(name).unwrap_or_default()
+        );
+    }
+    if let Some(parts) = report.get("partitions").and_then(|p| p.as_array()) {
+        let written = parts.iter().filter(|p| p["status"] == "written").count();
+        println!("  {:<34} {written} of {}", "partitions written", parts.len());
+    }
+    Ok(())
 }

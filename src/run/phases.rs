@@ -2,19 +2,21 @@
 //! hands on; [`PhaseClock`] times them for the summary.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
-use tracing::info;
+use tracing::{info, warn};
 
+use super::report::Started;
 use super::{RunConfig, is_mssql, open_source, register_sources, session};
 use crate::names::{stage, view};
 use crate::plan;
 use crate::progress::Progress;
 use crate::schema::ROUTE_PLAN;
+use crate::shutdown::Shutdown;
 use crate::sink::mssql_output::MssqlOutput;
-use crate::sink::output::{Output, Written};
+use crate::sink::output::{Output, RunOwner, TargetLock, Written};
 use crate::sink::parquet_output::ParquetOutput;
 use crate::snapshot::SnapshotDir;
 use crate::snapshot::manifest::TableEntry;
@@ -54,12 +56,15 @@ impl PhaseClock {
     }
 }
 
-/// What opening hands on: the session with the input tables registered, and where the run writes.
+/// What opening hands on: the session with the input tables registered, and where the run writes
+/// (locked for this run).
 pub(super) struct Opened {
     pub ctx: SessionContext,
     pub filters: Filters,
     /// `None` for a dry run.
     pub output: Option<Box<dyn Output>>,
+    /// The output's lock, held until [`Opened::release_lock`]; none for a dry run.
+    lock: Option<Box<dyn TargetLock>>,
     /// The run's snapshot directory: only for a run that writes, with a snapshot directory.
     pub snapshot: Option<Location>,
     /// Kept for the run's length: the registered tables read through them.
@@ -67,16 +72,37 @@ pub(super) struct Opened {
     _read_once: Option<ReadOnce>,
 }
 
-/// Opens the source, the output and the snapshot directory (so that a bad location fails before any
-/// work) and registers the input tables.
-pub(super) async fn open(config: &RunConfig, run_id: &str) -> Result<Opened> {
+impl Opened {
+    /// Lets other runs write the target again. A lock that cannot be released is logged: a file
+    /// lock is then taken over once this process is gone, a server lock ends with the session.
+    pub async fn release_lock(&mut self) {
+        if let Some(lock) = self.lock.take()
+            && let Err(e) = lock.release().await
+        {
+            warn!("could not release the output's lock: {e}");
+        }
+    }
+}
+
+/// Opens the source, the output (taking its lock) and the snapshot directory (so that a bad location
+/// or a busy target fails before any work) and registers the input tables.
+pub(super) async fn open(config: &RunConfig, started: &Started) -> Result<Opened> {
+    let run_id = started.run_id.as_str();
     let ctx = session(config.concurrency);
     let filters = Filters {
         distributor_ids: config.distributor_ids.clone(),
         limit_routes: config.limit_routes,
     };
     let source = open_source(&ctx, &config.input, &config.mssql, config.concurrency)?;
-    let output = open_output(&ctx, config)?;
+    let output = open_output(&ctx, config, run_id)?;
+    let lock = match &output {
+        Some(output) => {
+            let owner = RunOwner::this_process(run_id, &started.at);
+            let wait = Duration::from_secs(config.wait_lock_seconds);
+            Some(output.lock(&owner, wait).await?)
+        }
+        None => None,
+    };
     let snapshot = match (&output, &config.snapshot_dir) {
         (Some(_), Some(dir)) => Some(SnapshotDir::new(Location::resolve(&ctx, dir)?).run(run_id)?),
         _ => None,
@@ -88,6 +114,7 @@ pub(super) async fn open(config: &RunConfig, run_id: &str) -> Result<Opened> {
         ctx,
         filters,
         output,
+        lock,
         snapshot,
         _source: source,
         _read_once: read_once,
@@ -95,7 +122,7 @@ pub(super) async fn open(config: &RunConfig, run_id: &str) -> Result<Opened> {
 }
 
 /// The run's output: none for a dry run, SQL Server for `mssql`, else a file location.
-fn open_output(ctx: &SessionContext, config: &RunConfig) -> Result<Option<Box<dyn Output>>> {
+fn open_output(ctx: &SessionContext, config: &RunConfig, run_id: &str) -> Result<Option<Box<dyn Output>>> {
     Ok(match (config.dry_run, is_mssql(&config.output)) {
         (true, _) => None,
         (false, true) => Some(Box::new(MssqlOutput::new(
@@ -104,6 +131,7 @@ fn open_output(ctx: &SessionContext, config: &RunConfig) -> Result<Option<Box<dy
         ))),
         (false, false) => Some(Box::new(ParquetOutput::new(
             Location::resolve(ctx, &config.output)?,
+            run_id,
             config.concurrency,
         ))),
     })
@@ -149,16 +177,17 @@ pub(super) async fn figures(ctx: &SessionContext, clock: &mut PhaseClock) -> Res
     Ok(figures)
 }
 
-/// Writes the result table through `output`.
+/// Writes the result table through `output`; once `shutdown` is asked for, no new partition starts.
 pub(super) async fn write(
     ctx: &SessionContext,
     output: &dyn Output,
     progress: &Progress,
+    shutdown: &Shutdown,
     clock: &mut PhaseClock,
 ) -> Result<Written> {
     clock.restart();
     let result = ctx.table(view::ROUTE_PLAN).await?;
-    let written = output.write(ctx, ROUTE_PLAN, result).await?;
+    let written = output.write(ctx, ROUTE_PLAN, result, shutdown).await?;
     clock.lap("write");
     info!(phase = "write", output = %output.display(), "result written");
     // The sink does not see routes; once the table is written, every route is.

@@ -1,24 +1,28 @@
 //! What a run reports: its summary, the snapshot's manifest (written last, which completes the
-//! snapshot) and `run_summary.json` next to a file output.
+//! snapshot) and `run_summary.json` published with a file output; or, when a signal stopped it,
+//! what it had written ([`Stop`]).
 
+use std::future::Future;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use datafusion::error::{DataFusionError, Result};
 use object_store::{ObjectStoreExt, PutPayload};
-use tracing::info;
+use tracing::{info, warn};
 
 use super::phases::{Opened, PhaseClock};
 use super::{RunConfig, SUMMARY_FILE};
+use crate::error::Error;
 use crate::redact::{redact, redact_json};
+use crate::shutdown::{Shutdown, Signal};
 use crate::sink::output::Written;
 use crate::snapshot::manifest::{FORMAT_VERSION, Manifest, TableEntry};
-use crate::summary::{self, DataFigures, RunSummary};
+use crate::summary::{self, DataFigures, InterruptedRun, RunSummary};
 
 /// When a run started, and its id.
 pub(super) struct Started {
     pub run_id: String,
     /// RFC 3339, UTC.
-    at: String,
+    pub at: String,
     instant: Instant,
 }
 
@@ -58,6 +62,11 @@ pub(super) fn summary(
     RunSummary {
         routeflow_version: env!("CARGO_PKG_VERSION"),
         run_id: started.run_id.clone(),
+        status: if written.is_some_and(Written::partial) {
+            "partial"
+        } else {
+            "completed"
+        },
         started_at: started.at.clone(),
         input: config.input.clone(),
         output: opened.output.as_ref().map(|o| o.display()),
@@ -86,7 +95,7 @@ pub(super) fn summary(
 /// next to a file output.
 pub(super) async fn finish(
     config: &RunConfig,
-    started: Started,
+    started: &Started,
     opened: &Opened,
     summary: &RunSummary,
     written: Option<Written>,
@@ -97,8 +106,8 @@ pub(super) async fn finish(
         redact_json(&mut effective);
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
-            run_id: started.run_id,
-            started_at: started.at,
+            run_id: started.run_id.clone(),
+            started_at: started.at.clone(),
             finished_at: now_rfc3339(),
             routeflow_version: env!("CARGO_PKG_VERSION").into(),
             config: effective,
@@ -109,12 +118,106 @@ pub(super) async fn finish(
         crate::snapshot::write::write_manifest(run, &manifest).await?;
         info!(phase = "snapshot", snapshot = %run.display, "snapshot complete");
     }
-    if let Some(location) = opened.output.as_ref().and_then(|o| o.files()) {
+    if let Some(output) = &opened.output {
         let json = serde_json::to_vec_pretty(summary).map_err(json_error)?;
-        location
-            .store
-            .put(&location.child(SUMMARY_FILE), PutPayload::from(json))
-            .await?;
+        output.publish(&json).await?;
+        info!(output = %output.display(), "result published");
     }
     Ok(())
+}
+
+/// Watches for a stop while the run goes through its phases; when one is asked for, ends the run
+/// with [`Error::Interrupted`] and what it had written.
+pub(super) struct Stop<'a> {
+    pub shutdown: &'a Shutdown,
+    started: &'a Started,
+}
+
+impl<'a> Stop<'a> {
+    pub fn new(shutdown: &'a Shutdown, started: &'a Started) -> Self {
+        Self { shutdown, started }
+    }
+
+    /// Runs the phase `name` unless a stop is asked for first; then its work is dropped (nothing
+    /// before the write has touched the target).
+    pub async fn phase<T>(
+        &self,
+        name: &str,
+        opened: Option<&Opened>,
+        work: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        tokio::select! {
+            biased;
+            signal = self.shutdown.wait() => Err(self.interrupted(signal, name, opened, None).await),
+            result = work => result,
+        }
+    }
+
+    /// What the write did, unless a stop was asked for during it: then the run ends here, with the
+    /// partitions the sink wrote (the sink itself stopped starting new ones).
+    pub async fn after_write(&self, opened: &Opened, written: Result<Written>) -> Result<Option<Written>> {
+        match (written, self.shutdown.requested()) {
+            (Ok(written), None) => Ok(Some(written)),
+            (Ok(written), Some(signal)) => Err(self
+                .interrupted(signal, "write", Some(opened), Some(&written))
+                .await),
+            (Err(e), Some(signal)) => {
+                info!("the write stopped: {e}");
+                Err(self.interrupted(signal, "write", Some(opened), None).await)
+            }
+            (Err(e), None) => Err(e),
+        }
+    }
+
+    /// Ends the run before the phase `name` if a stop was asked for.
+    pub async fn check(&self, name: &str, opened: Option<&Opened>, written: Option<&Written>) -> Result<()> {
+        match self.shutdown.requested() {
+            Some(signal) => Err(self.interrupted(signal, name, opened, written).await),
+            None => Ok(()),
+        }
+    }
+
+    /// The interrupted run's report: logged, written into the run's own (unpublished) directory for
+    /// file output, and carried by the error for the command line to print.
+    async fn interrupted(
+        &self,
+        signal: Signal,
+        phase: &str,
+        opened: Option<&Opened>,
+        written: Option<&Written>,
+    ) -> DataFusionError {
+        let output = opened.and_then(|o| o.output.as_deref());
+        let report = InterruptedRun {
+            routeflow_version: env!("CARGO_PKG_VERSION"),
+            run_id: self.started.run_id.clone(),
+            status: "interrupted",
+            signal,
+            started_at: self.started.at.clone(),
+            phase: phase.to_string(),
+            output: output.map(|o| o.display()),
+            published: false,
+            partitions: written.map(|w| w.partitions.clone()).unwrap_or_default(),
+            total_seconds: self.started.instant.elapsed().as_secs_f64(),
+        };
+        let json = serde_json::to_value(&report).unwrap_or_default();
+        let kept = report.partitions.iter().filter(|p| p.status == "written").count();
+        warn!(signal = signal.name(), phase, partitions_written = kept, report = %json, "run interrupted");
+        if let Some(dir) = output.and_then(|o| o.files())
+            && let Ok(bytes) = serde_json::to_vec_pretty(&report)
+            && let Err(e) = dir
+                .store
+                .put(&dir.child(SUMMARY_FILE), PutPayload::from(bytes))
+                .await
+        {
+            warn!(
+                "could not keep the interrupted run's summary in {}: {e}",
+                dir.display
+            );
+        }
+        crate::error::external(Error::Interrupted {
+            signal,
+            detail: format!("stopped during {phase}; {kept} output partition(s) written"),
+            report: Some(json),
+        })
+    }
 }

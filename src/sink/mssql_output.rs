@@ -3,6 +3,7 @@
 //! summary.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use datafusion::dataframe::DataFrame;
@@ -10,9 +11,10 @@ use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
 use super::mssql::{MssqlSink, MssqlSinkOptions};
-use super::output::{Output, Written};
+use super::output::{Output, RunOwner, TargetLock, Written};
 use super::write_through;
 use crate::mssql::conn::Mssql;
+use crate::shutdown::Shutdown;
 use crate::snapshot::manifest::PartitionOutcome;
 use crate::summary::SinkSummary;
 
@@ -28,13 +30,33 @@ impl MssqlOutput {
     }
 }
 
+/// Placeholder until the application lock lands.
+struct Unlocked;
+
+#[async_trait]
+impl TargetLock for Unlocked {
+    async fn release(self: Box<Self>) -> Result<()> {
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Output for MssqlOutput {
     fn display(&self) -> String {
         format!("mssql {}", self.db.target())
     }
 
-    async fn write(&self, ctx: &SessionContext, table: &str, result: DataFrame) -> Result<Written> {
+    async fn lock(&self, _owner: &RunOwner, _wait: Duration) -> Result<Box<dyn TargetLock>> {
+        Ok(Box::new(Unlocked))
+    }
+
+    async fn write(
+        &self,
+        ctx: &SessionContext,
+        table: &str,
+        result: DataFrame,
+        _shutdown: &Shutdown,
+    ) -> Result<Written> {
         let schema = result.schema().inner().clone();
         let sink = Arc::new(MssqlSink::new(
             Arc::clone(&self.db),

@@ -2,15 +2,19 @@
 //! [`ParquetDatasetSink`], one manifest partition per file.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use object_store::{ObjectStoreExt, PutPayload};
 
 use async_trait::async_trait;
 use datafusion::dataframe::DataFrame;
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
-use super::output::{Output, Written};
+use super::output::{Output, RunOwner, TargetLock, Written};
 use super::parquet::ParquetDatasetSink;
 use super::write_through;
+use crate::shutdown::Shutdown;
 use crate::snapshot::manifest::PartitionOutcome;
 use crate::source::location::Location;
 use crate::summary::Truncations;
@@ -23,11 +27,21 @@ pub struct ParquetOutput {
 }
 
 impl ParquetOutput {
-    pub fn new(location: Location, concurrency: usize) -> Self {
+    pub fn new(location: Location, _run_id: &str, concurrency: usize) -> Self {
         Self {
             location,
             concurrency,
         }
+    }
+}
+
+/// Placeholder until the file lock lands.
+struct Unlocked;
+
+#[async_trait]
+impl TargetLock for Unlocked {
+    async fn release(self: Box<Self>) -> Result<()> {
+        Ok(())
     }
 }
 
@@ -37,11 +51,30 @@ impl Output for ParquetOutput {
         self.location.display.clone()
     }
 
+    async fn lock(&self, _owner: &RunOwner, _wait: Duration) -> Result<Box<dyn TargetLock>> {
+        Ok(Box::new(Unlocked))
+    }
+
     fn files(&self) -> Option<&Location> {
         Some(&self.location)
     }
 
-    async fn write(&self, ctx: &SessionContext, table: &str, result: DataFrame) -> Result<Written> {
+    async fn publish(&self, summary: &[u8]) -> Result<()> {
+        let path = self.location.child(crate::run::SUMMARY_FILE);
+        self.location
+            .store
+            .put(&path, PutPayload::from(summary.to_vec()))
+            .await?;
+        Ok(())
+    }
+
+    async fn write(
+        &self,
+        ctx: &SessionContext,
+        table: &str,
+        result: DataFrame,
+        _shutdown: &Shutdown,
+    ) -> Result<Written> {
         let schema = result.schema().inner().clone();
         let sink = Arc::new(ParquetDatasetSink::new(
             &self.location,

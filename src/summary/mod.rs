@@ -17,6 +17,9 @@ pub struct RunSummary {
     pub routeflow_version: &'static str,
     /// Names the run in logs and its snapshot (`<snapshot-dir>/run_id=<id>/`).
     pub run_id: String,
+    /// `completed`, or `partial` when some SQL Server partitions failed (exit 2). A run stopped by a
+    /// signal reports an [`InterruptedRun`] instead.
+    pub status: &'static str,
     pub started_at: String,
     pub input: String,
     /// `None` for a dry run.
@@ -42,6 +45,27 @@ pub struct RunSummary {
     pub phases: Vec<Phase>,
     pub total_seconds: f64,
     pub routes_per_second: f64,
+}
+
+/// What a run stopped by SIGINT or SIGTERM reports instead of a [`RunSummary`] (whose figures it may
+/// not have reached): where it stopped and which output partitions it had written. File output is
+/// not published by an interrupted run; SQL Server keeps the partitions listed as written.
+#[derive(Debug, Clone, Serialize)]
+pub struct InterruptedRun {
+    pub routeflow_version: &'static str,
+    pub run_id: String,
+    /// Always `interrupted`.
+    pub status: &'static str,
+    pub signal: crate::shutdown::Signal,
+    pub started_at: String,
+    /// The phase the signal stopped: `open`, `plan`, `summary`, `write`, `snapshot` or `publish`.
+    pub phase: String,
+    pub output: Option<String>,
+    /// Whether readers see this run's result: never for files (the previous one stays published).
+    pub published: bool,
+    /// The output partitions and what became of each (`written`, `failed`, `interrupted`).
+    pub partitions: Vec<crate::snapshot::manifest::PartitionOutcome>,
+    pub total_seconds: f64,
 }
 
 /// The SQL Server write: partitions (distributors) written and failed, rows changed.

@@ -118,6 +118,7 @@ pub fn config(input: &Path, output: &Path, plan: PlanOptions) -> RunConfig {
         concurrency: 2,
         plan,
         mssql: Default::default(),
+        wait_lock_seconds: 0,
     }
 }
 
