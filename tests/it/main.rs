@@ -1,11 +1,13 @@
 //! Integration tests: one binary (every test binary links DataFusion), one module per theme.
 
 mod cli;
+mod files_output;
 mod map;
 mod mssql;
 mod pipeline;
 mod rules;
 mod snapshots;
+mod soak;
 mod sources;
 mod sql;
 mod support;
