@@ -3,8 +3,9 @@
 //!
 //! The sink cuts its (sorted) input into files of a bounded number of rows and encodes up to
 //! `concurrency` files at once, each on its own task, so writing uses every core. Files left over from
-//! an earlier, larger run are removed after the new ones are complete, so the directory reads as one
-//! table afterwards.
+//! an earlier, larger write into the same directory (`routeflow copy`) are removed after the new ones
+//! are complete, so the directory reads as one table afterwards; a run writes a fresh directory of its
+//! own and publishes it ([`super::publish`]). Once the run's stop is asked for, no new file starts.
 //!
 //! With a partition column the dataset is Hive-partitioned (`<Table>/DistributorID=D001/part-NNNNN.parquet`,
 //! the column itself kept out of the files, NULL as `__HIVE_DEFAULT_PARTITION__`), so a reader looking
@@ -33,6 +34,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::error::Error;
+use crate::shutdown::Shutdown;
 use crate::source::location::Location;
 
 /// Rows per output file: big enough for efficient reads, small enough to encode files in parallel.
@@ -55,6 +58,8 @@ pub struct ParquetDatasetSink {
     partition: Option<(usize, SchemaRef)>,
     /// What the last write produced, for manifests and reports.
     written: Mutex<Vec<WrittenFile>>,
+    /// Once it asks for a stop, no new file starts and the write fails.
+    shutdown: Option<Shutdown>,
 }
 
 /// One file of a completed write.
@@ -77,7 +82,29 @@ impl ParquetDatasetSink {
             rows_per_file: ROWS_PER_FILE,
             partition: None,
             written: Mutex::new(Vec::new()),
+            shutdown: None,
         }
+    }
+
+    /// Stops the write when `shutdown` asks: no new file starts, those in flight complete, and
+    /// the write fails with [`Error::Interrupted`] (a run's files are then never published).
+    pub fn with_shutdown(mut self, shutdown: Shutdown) -> Self {
+        self.shutdown = Some(shutdown);
+        self
+    }
+
+    /// The error that ends the write, if a stop was asked for.
+    fn stopped(&self, encoders: &Encoders<'_>) -> Option<DataFusionError> {
+        let signal = self.shutdown.as_ref()?.requested()?;
+        let started: usize = encoders.files_per_dir.values().sum();
+        Some(crate::error::external(Error::Interrupted {
+            signal,
+            detail: format!(
+                "{} stopped after starting {started} file(s); no new file started",
+                self.display
+            ),
+            report: None,
+        }))
     }
 
     /// Cuts files at `rows` rows instead of [`ROWS_PER_FILE`].
@@ -158,31 +185,22 @@ impl DataSink for ParquetDatasetSink {
         mut data: SendableRecordBatchStream,
         _context: &Arc<TaskContext>,
     ) -> Result<u64> {
-        let mut tasks: JoinSet<Result<WrittenFile>> = JoinSet::new();
-        let mut written = Vec::new();
+        let mut encoders = Encoders::new(self);
         // The file being filled: its sender, partition and row count so far.
         let mut current: Option<(mpsc::Sender<RecordBatch>, Option<Option<String>>, usize)> = None;
-        let mut files_per_dir: HashMap<Option<Option<String>>, usize> = HashMap::new();
         while let Some(batch) = data.next().await {
+            if let Some(stop) = self.stopped(&encoders) {
+                drop(current);
+                encoders.drain().await;
+                return Err(stop);
+            }
             for (partition, mut piece) in self.split(batch?)? {
                 while piece.num_rows() > 0 {
                     if current.as_ref().is_some_and(|(_, p, _)| *p != partition) {
                         current = None;
                     }
                     if current.is_none() {
-                        while tasks.len() >= self.concurrency {
-                            written.push(join_next(&mut tasks).await?);
-                        }
-                        let n = files_per_dir.entry(partition.clone()).or_default();
-                        let (tx, rx) = mpsc::channel(4);
-                        tasks.spawn(encode_file(
-                            Arc::clone(&self.store),
-                            self.dir.clone(),
-                            self.file_path(partition.as_ref(), *n),
-                            self.file_schema(),
-                            rx,
-                        ));
-                        *n += 1;
+                        let tx = encoders.start(partition.clone()).await?;
                         current = Some((tx, partition.clone(), 0));
                     }
                     let (sender, _, rows_in_file) = current.as_mut().expect("open file");
@@ -202,21 +220,11 @@ impl DataSink for ParquetDatasetSink {
             }
         }
         drop(current);
-        if files_per_dir.is_empty() && self.partition.is_none() {
+        if encoders.files_per_dir.is_empty() && self.partition.is_none() {
             // An empty result is still a readable (empty) table.
-            let (tx, rx) = mpsc::channel(1);
-            drop(tx);
-            tasks.spawn(encode_file(
-                Arc::clone(&self.store),
-                self.dir.clone(),
-                self.file_path(None, 0),
-                self.file_schema(),
-                rx,
-            ));
+            drop(encoders.start(None).await?);
         }
-        while !tasks.is_empty() {
-            written.push(join_next(&mut tasks).await?);
-        }
+        let mut written = encoders.finish().await?;
         written.sort_by(|a, b| a.path.cmp(&b.path));
         self.remove_stale(&written).await?;
         let rows = written.iter().map(|f| f.rows).sum();
@@ -224,6 +232,63 @@ impl DataSink for ParquetDatasetSink {
             *last = written;
         }
         Ok(rows)
+    }
+}
+
+/// The files of one write being encoded, at most `concurrency` at once, and those done.
+struct Encoders<'a> {
+    sink: &'a ParquetDatasetSink,
+    tasks: JoinSet<Result<WrittenFile>>,
+    done: Vec<WrittenFile>,
+    /// Files started per partition (`None`: unpartitioned), which numbers the next one.
+    files_per_dir: HashMap<Option<Option<String>>, usize>,
+}
+
+impl<'a> Encoders<'a> {
+    fn new(sink: &'a ParquetDatasetSink) -> Self {
+        Self {
+            sink,
+            tasks: JoinSet::new(),
+            done: Vec::new(),
+            files_per_dir: HashMap::new(),
+        }
+    }
+
+    /// Starts the next file of `partition` once fewer than `concurrency` are being encoded, unless
+    /// a stop was asked for; returns where its batches go.
+    async fn start(&mut self, partition: Option<Option<String>>) -> Result<mpsc::Sender<RecordBatch>> {
+        while self.tasks.len() >= self.sink.concurrency {
+            self.done.push(join_next(&mut self.tasks).await?);
+        }
+        if let Some(stop) = self.sink.stopped(self) {
+            self.drain().await;
+            return Err(stop);
+        }
+        let n = self.files_per_dir.entry(partition.clone()).or_default();
+        let (tx, rx) = mpsc::channel(4);
+        self.tasks.spawn(encode_file(
+            Arc::clone(&self.sink.store),
+            self.sink.dir.clone(),
+            self.sink.file_path(partition.as_ref(), *n),
+            self.sink.file_schema(),
+            rx,
+        ));
+        *n += 1;
+        Ok(tx)
+    }
+
+    /// Every file, once all are encoded.
+    async fn finish(mut self) -> Result<Vec<WrittenFile>> {
+        while !self.tasks.is_empty() {
+            self.done.push(join_next(&mut self.tasks).await?);
+        }
+        Ok(self.done)
+    }
+
+    /// Lets the files in flight complete (their senders dropped), whatever their outcome: on a
+    /// stop, the directory is not used.
+    async fn drain(&mut self) {
+        while self.tasks.join_next().await.is_some() {}
     }
 }
 
@@ -373,6 +438,43 @@ mod tests {
             .to_string();
         let values: Vec<&str> = text.lines().nth(3).unwrap().split('|').map(str::trim).collect();
         assert_eq!(values, ["", "1000", "1000", "0", "999", ""], "{text}");
+    }
+
+    /// A stop asked for while batches still come: the files begun complete, no new one starts, and
+    /// the write fails as interrupted (a run then publishes nothing).
+    #[tokio::test]
+    async fn a_stop_starts_no_new_file_and_fails_the_write() {
+        use crate::shutdown::{Shutdown, Signal};
+        let (ctx, store, location) = in_memory("stop");
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int32, false)]));
+        let shutdown = Shutdown::new();
+        let stream = Box::pin(RecordBatchStreamAdapter::new(Arc::clone(&schema), {
+            let (schema, shutdown) = (Arc::clone(&schema), shutdown.clone());
+            futures::stream::iter(0..10).map(move |b| {
+                if b == 2 {
+                    shutdown.request(Signal::Terminate);
+                }
+                let values = Int32Array::from_iter_values(b * 100..b * 100 + 100);
+                Ok(RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(values)]).unwrap())
+            })
+        }));
+        let sink = ParquetDatasetSink::new(&location, "T", Arc::clone(&schema), 4)
+            .with_rows_per_file(100)
+            .with_shutdown(shutdown);
+        let e = sink.write_all(stream, &ctx.task_ctx()).await.unwrap_err();
+        assert!(
+            matches!(crate::error::find(&e), Some(Error::Interrupted { .. })),
+            "{e}"
+        );
+        let mut files: Vec<String> = store
+            .list(Some(&location.child("T")))
+            .map_ok(|m| m.location.filename().unwrap().to_string())
+            .try_collect()
+            .await
+            .unwrap();
+        files.sort();
+        assert_eq!(files, ["part-00000.parquet", "part-00001.parquet"]);
+        assert!(sink.written_files().is_empty(), "nothing reported as written");
     }
 
     /// Hive partitions: one directory per value, NULL in the default partition, a `/` in a value
