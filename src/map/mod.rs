@@ -13,6 +13,7 @@ use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{Expr, ident, lit};
+use datafusion::prelude::SessionContext;
 use object_store::ObjectStoreExt;
 
 pub use render::{MapRoute, MapStop};
@@ -20,6 +21,7 @@ pub use render::{MapRoute, MapStop};
 use crate::plan::{self, PlanOptions};
 use crate::run::{self, SUMMARY_FILE};
 use crate::schema::{self, ROUTE_PLAN, SOURCE_ORDINAL};
+use crate::sink::publish::published_dir;
 use crate::snapshot::SnapshotDir;
 use crate::source::Source;
 use crate::source::file::{FileSource, FileTable};
@@ -63,10 +65,19 @@ GROUP BY o.DistributorID, o.AgentID, o.RouteDate, o.CustNo";
 
 /// Loads the selected routes, in route-key order, stops in StopNo order.
 pub async fn load(source: &MapSource, selection: &Selection, concurrency: usize) -> Result<Vec<MapRoute>> {
-    let ctx = run::session(concurrency);
+    load_in(&run::session(concurrency), source, selection).await
+}
+
+/// [`load`] in the session `ctx` (whose object stores it can read).
+pub async fn load_in(
+    ctx: &SessionContext,
+    source: &MapSource,
+    selection: &Selection,
+) -> Result<Vec<MapRoute>> {
     let (input, output, start): (Location, Arc<dyn TableProvider>, Option<serde_json::Value>) = match source {
         MapSource::Run { input, output } => {
-            let output = Location::resolve(&ctx, output)?;
+            // The published run: its table and summary together, whatever is published meanwhile.
+            let output = published_dir(&Location::resolve(ctx, output)?).await?;
             let summary = output.store.get(&output.child(SUMMARY_FILE)).await;
             let start = match summary {
                 Ok(get) => serde_json::from_slice::<serde_json::Value>(&get.bytes().await?)
@@ -75,11 +86,11 @@ pub async fn load(source: &MapSource, selection: &Selection, concurrency: usize)
                 Err(_) => None,
             };
             let table = FileTable::open(&output, ROUTE_PLAN).await?;
-            (Location::resolve(&ctx, input)?, Arc::new(table), start)
+            (Location::resolve(ctx, input)?, Arc::new(table), start)
         }
         MapSource::Snapshot { dir, run_id } => {
-            let snapshots = SnapshotDir::new(Location::resolve(&ctx, dir)?);
-            let manifest = snapshots.register(&ctx, run_id, "snapshot_").await?;
+            let snapshots = SnapshotDir::new(Location::resolve(ctx, dir)?);
+            let manifest = snapshots.register(ctx, run_id, "snapshot_").await?;
             // The plan's views number rows by source order; the written order serves.
             let written = ctx
                 .table(TableReference::partial("snapshot_output", ROUTE_PLAN))
@@ -99,7 +110,7 @@ pub async fn load(source: &MapSource, selection: &Selection, concurrency: usize)
     }
     ctx.register_table(TableReference::bare(ROUTE_PLAN), output)?;
     ctx.register_table("input_plan", Arc::new(FileTable::open(&input, ROUTE_PLAN).await?))?;
-    plan::register(&ctx, &options, false, |_, _| {}).await?;
+    plan::register(ctx, &options, false, |_, _| {}).await?;
 
     let mut df = ctx.sql(MAP_STOPS).await?;
     let filters: Vec<Expr> = [

@@ -6,11 +6,13 @@
 //! reports what it did: [`parquet_output`] and [`mssql_output`]. Another kind of output is one more
 //! file implementing that trait.
 
+pub mod file_lock;
 pub mod mssql;
 pub mod mssql_output;
 pub mod output;
 pub mod parquet;
 pub mod parquet_output;
+pub mod publish;
 
 use std::sync::Arc;
 

@@ -1,5 +1,8 @@
-//! A Parquet dataset directory as a run's output: `<output>/<Table>/part-NNNNN.parquet`, written by
-//! [`ParquetDatasetSink`], one manifest partition per file.
+//! A Parquet dataset directory as a run's output: `<output>/<Table>/part-NNNNN.parquet` and
+//! `<output>/run_summary.json` as readers see them. The run writes them into a version directory of
+//! its own, through [`ParquetDatasetSink`] (one manifest partition per file), and publishes it in
+//! one step once the run is complete ([`super::publish`]); the output's lock is a file
+//! ([`super::file_lock`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,8 +14,10 @@ use datafusion::dataframe::DataFrame;
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
+use super::file_lock;
 use super::output::{Output, RunOwner, TargetLock, Written};
 use super::parquet::ParquetDatasetSink;
+use super::publish::Versions;
 use super::write_through;
 use crate::shutdown::Shutdown;
 use crate::snapshot::manifest::PartitionOutcome;
@@ -22,26 +27,24 @@ use crate::summary::Truncations;
 /// The `--output` directory (local or object store).
 pub struct ParquetOutput {
     location: Location,
+    versions: Versions,
+    run_id: String,
+    /// The run's version directory: written here, published from here.
+    run_dir: Location,
     /// Files encoded at once.
     concurrency: usize,
 }
 
 impl ParquetOutput {
-    pub fn new(location: Location, _run_id: &str, concurrency: usize) -> Self {
+    pub fn new(location: Location, run_id: &str, concurrency: usize) -> Self {
+        let versions = Versions::new(&location);
         Self {
+            run_dir: versions.run_dir(run_id),
             location,
+            versions,
+            run_id: run_id.to_string(),
             concurrency,
         }
-    }
-}
-
-/// Placeholder until the file lock lands.
-struct Unlocked;
-
-#[async_trait]
-impl TargetLock for Unlocked {
-    async fn release(self: Box<Self>) -> Result<()> {
-        Ok(())
     }
 }
 
@@ -51,21 +54,22 @@ impl Output for ParquetOutput {
         self.location.display.clone()
     }
 
-    async fn lock(&self, _owner: &RunOwner, _wait: Duration) -> Result<Box<dyn TargetLock>> {
-        Ok(Box::new(Unlocked))
+    async fn lock(&self, owner: &RunOwner, wait: Duration) -> Result<Box<dyn TargetLock>> {
+        Ok(Box::new(file_lock::acquire(&self.location, owner, wait).await?))
     }
 
+    /// The run's own version directory, which readers never see unless it is published.
     fn files(&self) -> Option<&Location> {
-        Some(&self.location)
+        Some(&self.run_dir)
     }
 
     async fn publish(&self, summary: &[u8]) -> Result<()> {
-        let path = self.location.child(crate::run::SUMMARY_FILE);
-        self.location
+        let path = self.run_dir.child(crate::run::SUMMARY_FILE);
+        self.run_dir
             .store
             .put(&path, PutPayload::from(summary.to_vec()))
             .await?;
-        Ok(())
+        self.versions.publish(&self.run_id).await
     }
 
     async fn write(
@@ -73,15 +77,14 @@ impl Output for ParquetOutput {
         ctx: &SessionContext,
         table: &str,
         result: DataFrame,
-        _shutdown: &Shutdown,
+        shutdown: &Shutdown,
     ) -> Result<Written> {
+        self.versions.prepare(&self.run_id).await?;
         let schema = result.schema().inner().clone();
-        let sink = Arc::new(ParquetDatasetSink::new(
-            &self.location,
-            table,
-            schema,
-            self.concurrency,
-        ));
+        let sink = Arc::new(
+            ParquetDatasetSink::new(&self.run_dir, table, schema, self.concurrency)
+                .with_shutdown(shutdown.clone()),
+        );
         let rows = write_through(ctx, super::OUTPUT_TABLE, Arc::clone(&sink) as _, result).await?;
         let partitions = sink
             .written_files()
