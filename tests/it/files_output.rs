@@ -428,4 +428,40 @@ async fn sigterm_during_a_run_exits_143_keeps_the_previous_output_and_releases_t
         !lock_file(&out).exists(),
         "the lock is released after an interruption"
     );
+    // The interrupted run's report is in its own version directory, where no reader looks.
+    let reports: Vec<serde_json::Value> = versions(&out)
+        .iter()
+        .filter(|v| **v != first)
+        .map(|v| out.join(".routeflow/runs").join(v).join("run_summary.json"))
+        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+        .collect();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0]["status"], "interrupted");
+    assert_eq!(reports[0]["published"], false);
+}
+
+#[tokio::test]
+async fn an_output_in_the_old_layout_is_adopted_and_kept_as_the_previous_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // What routeflow wrote before versions: a real table directory and summary file.
+    let old = fixture_run(&dir.path().join("old")).await;
+    let version = dir.path().join("old/.routeflow/runs").join(&old);
+    std::fs::create_dir_all(out.join(ROUTE_PLAN)).unwrap();
+    for f in std::fs::read_dir(version.join(ROUTE_PLAN)).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), out.join(ROUTE_PLAN).join(f.file_name())).unwrap();
+    }
+    std::fs::copy(version.join("run_summary.json"), out.join("run_summary.json")).unwrap();
+    let before = seen_by_readers(&out);
+
+    let new = fixture_run(&out).await;
+    assert_eq!(published(&out), (new.clone(), new.clone()));
+    assert_eq!(
+        versions(&out),
+        [old.clone(), new],
+        "the old output kept as the previous version"
+    );
+    let kept = out.join(".routeflow/runs").join(&old);
+    assert_eq!(seen_by_readers(&kept), before, "moved, not changed");
 }
