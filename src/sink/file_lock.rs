@@ -22,6 +22,9 @@ use super::output::{RunOwner, TargetLock};
 use super::publish::{META_DIR, local_dir};
 use crate::error::Error;
 use crate::source::location::Location;
+use process::process_alive;
+
+mod process;
 
 /// The lock file, under [`META_DIR`].
 pub const LOCK_FILE: &str = "lock";
@@ -31,11 +34,10 @@ const TAKEOVER_FILE: &str = "lock.takeover";
 const POLL: Duration = Duration::from_millis(200);
 /// A takeover lasts milliseconds: a guard older than this was left by a run that died in it.
 const STALE_TAKEOVER: Duration = Duration::from_secs(60);
-/// A process that started this long after a run did cannot be that run's process.
-const START_SLACK_SECONDS: u64 = 2;
 
-/// A run's hold on a file output.
-#[derive(Debug)]
+/// A run's hold on a file output. Released by [`TargetLock::release`]; one dropped unreleased (the
+/// run failed or was stopped while opening, before it could release) is released by its drop.
+#[derive(Debug, Clone)]
 pub struct FileLock {
     store: Arc<dyn ObjectStore>,
     path: Path,
@@ -47,6 +49,10 @@ pub struct FileLock {
     /// innermost first: removed on release when still empty, so a run that wrote nothing leaves
     /// nothing behind.
     created_dirs: Vec<std::path::PathBuf>,
+    /// The lock file on local disk, where a drop can release it at once.
+    local_file: Option<std::path::PathBuf>,
+    /// Whether the lock file is this run's to release.
+    held: bool,
 }
 
 /// What a lock file says.
@@ -80,12 +86,14 @@ pub async fn acquire(output: &Location, owner: &RunOwner, wait: Duration) -> Res
             .flat_map(|meta| [meta.clone(), meta.parent().map(Into::into).unwrap_or(meta)])
             .filter(|dir| !dir.exists())
             .collect(),
+        local_file: local_dir(&meta).map(|meta| meta.join(LOCK_FILE)),
+        held: false,
     };
     let deadline = Instant::now() + wait;
     let mut announced = false;
     loop {
         let Some(seen) = lock.create(&lock.path).await? else {
-            return Ok(lock);
+            return Ok(lock.held());
         };
         let holder = Holder::of(&seen);
         if let Holder::Run(dead) = &holder
@@ -93,7 +101,7 @@ pub async fn acquire(output: &Location, owner: &RunOwner, wait: Duration) -> Res
             && lock.take_over(&seen).await?
         {
             warn!(lock = %lock.shown, dead = %dead, "took over the output's lock: the run holding it is gone");
-            return Ok(lock);
+            return Ok(lock.held());
         }
         let now = Instant::now();
         if now >= deadline {
@@ -108,6 +116,11 @@ pub async fn acquire(output: &Location, owner: &RunOwner, wait: Duration) -> Res
 }
 
 impl FileLock {
+    fn held(mut self) -> Self {
+        self.held = true;
+        self
+    }
+
     /// Creates `path` holding this run's owner, atomically; `None` when it did, else what is there.
     async fn create(&self, path: &Path) -> Result<Option<Bytes>> {
         let json =
@@ -162,7 +175,9 @@ impl FileLock {
             Ok::<_, DataFusionError>(self.create(&self.path).await?.is_none())
         }
         .await;
-        self.delete(&self.guard).await?;
+        if let Err(e) = self.delete(&self.guard).await {
+            warn!(guard = %self.guard, "could not remove the lock takeover guard: {e}");
+        }
         taken
     }
 
@@ -183,15 +198,19 @@ impl FileLock {
 
 #[async_trait]
 impl TargetLock for FileLock {
+    async fn release(mut self: Box<Self>) -> Result<()> {
+        self.held = false;
+        self.release_now().await
+    }
+}
+
+impl FileLock {
     /// Deletes the lock, if it still names this run.
-    async fn release(self: Box<Self>) -> Result<()> {
+    async fn release_now(&self) -> Result<()> {
         match self.read(&self.path).await?.map(|b| Holder::of(&b)) {
             Some(Holder::Run(owner)) if owner == self.owner => {
                 self.delete(&self.path).await?;
-                for dir in &self.created_dirs {
-                    // Only while empty: a run that wrote something keeps it.
-                    let _ = std::fs::remove_dir(dir);
-                }
+                self.remove_created_dirs();
                 Ok(())
             }
             Some(other) => {
@@ -201,6 +220,44 @@ impl TargetLock for FileLock {
             None => {
                 warn!(lock = %self.shown, "the output's lock was already gone");
                 Ok(())
+            }
+        }
+    }
+
+    /// The directories taking the lock created, while still empty: a run that wrote nothing leaves
+    /// nothing behind.
+    fn remove_created_dirs(&self) {
+        for dir in &self.created_dirs {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        if !std::mem::take(&mut self.held) {
+            return;
+        }
+        match &self.local_file {
+            Some(file) => {
+                let ours =
+                    std::fs::read(file).ok().map(|b| Holder::of(&b)) == Some(Holder::Run(self.owner.clone()));
+                if ours && std::fs::remove_file(file).is_ok() {
+                    self.remove_created_dirs();
+                    info!(lock = %self.shown, "the output's lock released as the run ended");
+                }
+            }
+            None => {
+                // An object store is reached through the runtime: released in the background.
+                // Not held by the copy: if the runtime drops the task unrun, nothing more happens.
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    let lock = self.clone();
+                    runtime.spawn(async move {
+                        if let Err(e) = lock.release_now().await {
+                            warn!(lock = %lock.shown, "could not release the output's lock: {e}");
+                        }
+                    });
+                }
             }
         }
     }
@@ -226,69 +283,6 @@ fn busy(output: &Location, lock: &str, holder: &Holder) -> DataFusionError {
 /// Whether `holder`'s run is gone: it ran on this host and its pid is no longer its process.
 fn is_gone(holder: &RunOwner, this: &RunOwner) -> bool {
     holder.host == this.host && !process_alive(holder.pid, &holder.started_at)
-}
-
-/// Whether the process `pid` lives and can be the one that started a run at `run_started_at`
-/// (RFC 3339, UTC). Linux: `/proc/<pid>/stat`; a zombie is dead, and a process started after the
-/// run is a new one that got a reused pid (pid 1 again after a container restarts). Elsewhere:
-/// `kill(pid, 0)`.
-fn process_alive(pid: u32, run_started_at: &str) -> bool {
-    let Ok(id) = libc::pid_t::try_from(pid) else {
-        return true;
-    };
-    if id <= 0 {
-        // Not a process id a run writes: never taken over.
-        return true;
-    }
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !is_zombie(&stat) && !started_after(&stat, run_started_at),
-        Err(_) if std::path::Path::new("/proc/self/stat").exists() => false,
-        Err(_) => {
-            // SAFETY: signal 0 sends nothing; it only checks that the process exists.
-            let sent = unsafe { libc::kill(id, 0) };
-            sent == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
-        }
-    }
-}
-
-/// The fields of `/proc/<pid>/stat` after the command name (which may hold spaces).
-fn stat_fields(stat: &str) -> Vec<&str> {
-    stat.rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default()
-}
-
-fn is_zombie(stat: &str) -> bool {
-    matches!(stat_fields(stat).first(), Some(&"Z") | Some(&"X"))
-}
-
-/// Whether the process of `stat` started more than [`START_SLACK_SECONDS`] after `run_started_at`.
-/// Both are compared as RFC 3339 text of the same shape (which sorts as time); `false` whenever
-/// either cannot be read.
-fn started_after(stat: &str, run_started_at: &str) -> bool {
-    let shape =
-        run_started_at.len() == 20 && run_started_at.ends_with('Z') && run_started_at.as_bytes()[10] == b'T';
-    let Some(start) = process_start_seconds(stat).filter(|_| shape) else {
-        return false;
-    };
-    crate::summary::utc_rfc3339(start.saturating_sub(START_SLACK_SECONDS)).as_str() > run_started_at
-}
-
-/// The UNIX time a process started: boot time plus its start in clock ticks since boot.
-fn process_start_seconds(stat: &str) -> Option<u64> {
-    let ticks: u64 = stat_fields(stat).get(19)?.parse().ok()?;
-    let boot: u64 = std::fs::read_to_string("/proc/stat")
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("btime "))?
-        .trim()
-        .parse()
-        .ok()?;
-    // SAFETY: sysconf reads a constant of the system.
-    let hz = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
-        .ok()
-        .filter(|hz| *hz > 0)?;
-    Some(boot + ticks / hz)
 }
 
 #[cfg(test)]
@@ -391,7 +385,7 @@ mod tests {
         // Not waited for: a zombie once the kill has landed (a safety net of 10 s, not a timing).
         let stat = format!("/proc/{}/stat", child.id());
         for _ in 0..1000 {
-            if is_zombie(&std::fs::read_to_string(&stat).unwrap()) {
+            if process::is_zombie(&std::fs::read_to_string(&stat).unwrap()) {
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -464,10 +458,40 @@ mod tests {
         acquire(&output, &me, Duration::ZERO).await.unwrap();
     }
 
-    #[test]
-    fn this_process_is_alive_and_started_before_now() {
-        assert!(process_alive(std::process::id(), &now()));
-        assert!(!process_alive(std::process::id(), "2001-01-01T00:00:00Z"));
-        assert!(process_alive(std::process::id(), "not a time"), "unknown: alive");
+    #[tokio::test]
+    async fn a_lock_dropped_unreleased_is_released_and_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let ctx = datafusion::prelude::SessionContext::new();
+        let output = Location::resolve(&ctx, out.to_str().unwrap()).unwrap();
+        let me = owner("run-1", "here", std::process::id(), &now());
+        let lock = acquire(&output, &me, Duration::ZERO).await.unwrap();
+        assert!(out.join(".routeflow/lock").exists());
+        drop(lock);
+        assert!(!out.exists(), "a run that wrote nothing leaves nothing");
+
+        // On an object store, in the background.
+        let output = in_memory();
+        drop(acquire(&output, &me, Duration::ZERO).await.unwrap());
+        for _ in 0..1000 {
+            if lock_holder(&output).await.is_none() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(lock_holder(&output).await, None);
+    }
+
+    #[tokio::test]
+    async fn a_busy_target_s_lock_is_left_to_its_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = datafusion::prelude::SessionContext::new();
+        let output = Location::resolve(&ctx, dir.path().to_str().unwrap()).unwrap();
+        let holder = owner("run-1", "here", std::process::id(), &now());
+        let held = acquire(&output, &holder, Duration::ZERO).await.unwrap();
+        let me = owner("run-2", "here", std::process::id(), &now());
+        acquire(&output, &me, Duration::ZERO).await.unwrap_err();
+        assert_eq!(lock_holder(&output).await, Some(holder));
+        Box::new(held).release().await.unwrap();
     }
 }
