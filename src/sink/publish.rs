@@ -107,17 +107,7 @@ impl Versions {
     /// versions (local disk) and removes every version but the published one, the one before it
     /// and the run's own.
     pub async fn prepare(&self, run_id: &str) -> Result<()> {
-        if let Some(local) = self.local.clone()
-            && let Some(adopted) = blocking(self.shown(), move || local.adopt_legacy()).await?
-        {
-            info!(
-                output = %self.output.display,
-                version = %adopted.run_id,
-                published = adopted.published,
-                "the output's old layout (a real MonthlyRoutePlan_temp/ and run_summary.json) moved \
-                 into .routeflow/runs/; readers now go through symlinks to the published version"
-            );
-        }
+        self.adopt_legacy().await?;
         let published = self.published().await?;
         let keep = [published.current, published.previous, Some(run_id.to_string())];
         self.remove_versions_except(&keep).await;
@@ -127,20 +117,34 @@ impl Versions {
     /// Publishes the run `run_id`, whose version directory is complete, in one step; then keeps
     /// only it and the version it replaced.
     pub async fn publish(&self, run_id: &str) -> Result<()> {
+        self.adopt_legacy().await?;
         let before = match self.local.clone() {
             Some(local) => {
                 let id = run_id.to_string();
-                blocking(self.shown(), move || {
-                    local.adopt_legacy()?;
-                    local.switch(&id)
-                })
-                .await?
+                blocking(self.shown(), move || local.switch(&id)).await?
             }
             None => self.switch_pointer(run_id).await?,
         };
         info!(output = %self.output.display, version = run_id, replaced = ?before, "version published");
         self.remove_versions_except(&[Some(run_id.to_string()), before])
             .await;
+        Ok(())
+    }
+
+    /// On local disk, moves the layout before versions into a version of its own, once.
+    async fn adopt_legacy(&self) -> Result<()> {
+        let Some(local) = self.local.clone() else {
+            return Ok(());
+        };
+        if let Some(adopted) = blocking(self.shown(), move || local.adopt_legacy()).await? {
+            info!(
+                output = %self.output.display,
+                version = %adopted.run_id,
+                published = adopted.published,
+                "the output's old layout (a real MonthlyRoutePlan_temp/ and run_summary.json) moved \
+                 into .routeflow/runs/; readers now go through symlinks to the published version"
+            );
+        }
         Ok(())
     }
 
