@@ -384,23 +384,27 @@ impl Bench {
         let f = runs::run(cmd, &log);
         target.disarm();
         *tally.exits.entry(f.exit()).or_default() += 1;
-        if f.count("transient failure") > 0 {
+        // Fired: the sink logged a retry, or the run did not complete.
+        if f.count("transient failure") > 0 || f.code() != Some(0) {
             tally.fired += 1;
         }
+        let seen = target.observe(self.kind)?;
+        tally.rows += seen.rows.len();
+        if f.code() == Some(0) {
+            return judge_final(self.kind, &seen, &self.tonight, None);
+        }
+        let verdict = judge_interrupted(self.kind, &seen, &last, &self.tonight, None)
+            .map_err(|e| format!("after the run ({}): {e}", f.tail()))?;
+        tally.left(&verdict);
+        self.rerun(target, tally)?;
         match f.code() {
-            Some(0) => {
-                let seen = target.observe(self.kind)?;
-                tally.rows += seen.rows.len();
-                judge_final(self.kind, &seen, &self.tonight, None)
-            }
-            Some(2) => {
-                let seen = target.observe(self.kind)?;
-                tally.rows += seen.rows.len();
-                let verdict = judge_interrupted(self.kind, &seen, &last, &self.tonight, None)?;
-                tally.left(&verdict);
-                self.rerun(target, tally)
-            }
-            _ => Err(format!("the run failed: {}", f.tail())),
+            Some(2) => Ok(()),
+            _ => Err(format!(
+                "the run ended with exit {} (wanted 0, or 2 with a re-run completing; the target was \
+                 whole and a re-run completed): {}",
+                f.exit(),
+                f.tail()
+            )),
         }
     }
 }
