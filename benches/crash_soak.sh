@@ -17,11 +17,11 @@
 # default: a fresh one), ROUTEFLOW_TEST_MSSQL (a real server's connection string: adds the real-*
 # scenarios) with ROUTEFLOW_SOAK_REAL_TRIALS (20), TEST_THREADS (2: scenarios run two at a time).
 #
-# Time (debug build, 2 shared cores, two scenarios at once): about 1 s a file trial and 2.5-3 s a
-# stand-in SQL Server trial (two runs of ~1 s each, the stand-in being a debug build too), so about
-# 15-20 minutes for 200 trials a scenario, plus the build. A Babelfish trial takes ~8 s (its logins
-# and reads are slow): 20 real trials a scenario add about 12 minutes. CI runs the same tests with
-# 20 trials: about 3 minutes.
+# Time (debug build, 2 shared cores, two scenarios at once), from the CI-sized run (20 trials a
+# scenario: 181 s): about 1 s a file trial and 2.5-4 s a stand-in SQL Server trial (a killed run and
+# a re-run of ~1 s each plus reads; the stand-in is a debug build too), so about 20 minutes for 200
+# trials a scenario, plus the build. A Babelfish trial takes ~10 s (its logins and reads are slow):
+# 20 real trials a scenario add about 15 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ROUTEFLOW_SOAK_TRIALS="${ROUTEFLOW_SOAK_TRIALS:-200}"

@@ -10,11 +10,12 @@
 //! and the target must equal an uninterrupted run's result, row for row, every column.
 //!
 //! Only the reader-facing paths are looked at, so the soak checks any implementation of the output.
-//! Kills are aimed at the write: an uninterrupted run (three, the median) measures where the write
-//! starts and ends after the plan's last stage, and each kill lands at a random offset from that
-//! stage's log line, a little before the write to a little after it; on the stand-in, short delays
-//! on the bulk loads and inside the in-place transaction widen the window. Each trial then counts as
-//! before, during or after the write from its own log.
+//! Kills are aimed at the write: uninterrupted runs (three before the trials, then every trial's
+//! re-run; the median of the last five) measure where the write starts and ends after the plan's
+//! last stage, and each kill lands at a random offset from that stage's log line, a little before
+//! the write to a little after it; on the stand-in, short delays on the bulk loads, inside the
+//! in-place transaction and on the table swap widen the window. Each trial then counts as before,
+//! during or after the write from its own log.
 //!
 //! Environment: `ROUTEFLOW_SOAK_SEED` replays a seed (printed by every scenario),
 //! `ROUTEFLOW_SOAK_TRIALS` sets trials per scenario (default 20), `ROUTEFLOW_SOAK_REAL_TRIALS` the

@@ -65,8 +65,8 @@ pub(crate) trait Target {
     fn scratch(&self) -> PathBuf;
 }
 
-/// Where a run's write lies, in seconds after its plan's last stage is logged done: measured on
-/// uninterrupted runs (the median of three).
+/// Where a run's write lies, in seconds after its plan's last stage is logged done, as measured on
+/// an uninterrupted run.
 #[derive(Debug, Clone)]
 struct Window {
     stage: String,
@@ -195,14 +195,15 @@ pub(crate) struct Bench {
     kind: Kind,
     last: Observed,
     tonight: Observed,
-    window: Window,
+    /// Windows of the uninterrupted runs so far: the calibration's, then every re-run's.
+    windows: Vec<Window>,
     rng: Rng,
     runs: usize,
 }
 
 impl Bench {
     /// Measures the target: three uninterrupted runs from last night's state give tonight's result
-    /// (they must agree) and the write's window.
+    /// (they must agree) and the write's window (kept up to date by the trials' re-runs).
     pub fn prepare(target: &mut dyn Target, kind: Kind, name: &str) -> Self {
         Self::measure(target, kind, name, 3)
     }
@@ -218,15 +219,10 @@ impl Bench {
             kind,
             last: Observed::table(Vec::new()),
             tonight: Observed::table(Vec::new()),
-            window: Window {
-                stage: String::new(),
-                start: 0.0,
-                end: 0.0,
-            },
+            windows: Vec::new(),
             rng: Rng::for_scenario(name),
             runs: 0,
         };
-        let mut windows = Vec::new();
         for i in 0..runs {
             bench.last = target.reset(kind).unwrap_or_else(|e| panic!("{name}: {e}"));
             target.widen(kind);
@@ -243,21 +239,28 @@ impl Bench {
                     "{name}: two uninterrupted runs differ"
                 );
             }
-            windows.push(window_of(&f, kind).unwrap_or_else(|e| panic!("{name}: {e}")));
+            let window = window_of(&f, kind).unwrap_or_else(|e| panic!("{name}: {e}"));
+            bench.windows.push(window);
         }
         assert_ne!(
             bench.last.rows, bench.tonight.rows,
             "{name}: last night's result must differ from tonight's, or a mix cannot be seen"
         );
-        bench.window = median(windows);
+        let window = bench.window();
         super::say(&format!(
             "soak {name}: seed {}, write {:.3}..{:.3} s after stage {} is done",
             super::seed(),
-            bench.window.start,
-            bench.window.end,
-            bench.window.stage
+            window.start,
+            window.end,
+            window.stage
         ));
         bench
+    }
+
+    /// Where the write lies now: the median of the last five uninterrupted runs, so that the aim
+    /// follows the machine's load.
+    fn window(&self) -> Window {
+        median(self.windows[self.windows.len().saturating_sub(5)..].to_vec())
     }
 
     /// The same bench under another scenario name (and its own random stream).
@@ -300,20 +303,21 @@ impl Bench {
                 difference(&last.rows, &self.last.rows)
             ));
         }
-        let delay = self.window.sample(&mut self.rng);
+        let window = self.window();
+        let delay = window.sample(&mut self.rng);
         target.widen(self.kind);
         let (cmd, log) = self.next_run(target);
-        let f = runs::run_and_stop(cmd, &log, &self.window.stage, delay, stop);
+        let f = runs::run_and_stop(cmd, &log, &window.stage, delay, stop);
         target.settle();
         target.disarm();
         let f = f?;
-        let moment = self.window.moment(&f, self.kind);
+        let moment = window.moment(&f, self.kind);
         tally.moments[moment as usize] += 1;
         *tally.exits.entry(f.exit()).or_default() += 1;
         let at = format!(
             "{stop:?} {:.0} ms after stage {} ({moment:?} the write, {})",
             delay.as_secs_f64() * 1000.0,
-            self.window.stage,
+            window.stage,
             f.tail()
         );
         let result = self.judge_stopped(target, stop, &f, &last, tally);
@@ -342,12 +346,18 @@ impl Bench {
         self.rerun(target, tally)
     }
 
-    /// Runs again, uninterrupted: the target must hold tonight's result exactly.
+    /// Runs again, uninterrupted (its window measured for the next trials): the target must hold
+    /// tonight's result exactly.
     fn rerun(&mut self, target: &mut dyn Target, tally: &mut Tally) -> Result<(), String> {
         let (cmd, log) = self.next_run(target);
+        target.widen(self.kind);
         let r = runs::run(cmd, &log);
+        target.disarm();
         if r.code() != Some(0) {
             return Err(format!("the re-run failed: {}", r.tail()));
+        }
+        if let Ok(window) = window_of(&r, self.kind) {
+            self.windows.push(window);
         }
         let seen = target
             .observe(self.kind)
