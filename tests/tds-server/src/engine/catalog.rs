@@ -119,6 +119,20 @@ impl Table {
     }
 }
 
+/// `OBJECT_ID` of a catalog or dynamic management view named as text (`sys.dm_tran_locks`):
+/// negative, as SQL Server's system objects' ids are.
+pub fn system_view_id(text: &str) -> Option<i64> {
+    let bare = text.replace(['[', ']', '"'], "");
+    let parts: Vec<&str> = bare.trim().split('.').collect();
+    let [.., schema, view] = parts.as_slice() else {
+        return None;
+    };
+    CATALOG
+        .iter()
+        .position(|(s, v, _)| schema.eq_ignore_ascii_case(s) && view.eq_ignore_ascii_case(v))
+        .map(|i| -1000 - i as i64)
+}
+
 /// A double-quoted SQLite identifier.
 pub fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))

@@ -164,7 +164,7 @@ impl<'a> Scope<'a> {
                     "SYSDATETIME" | "SYSUTCDATETIME" => Some(SqlType::DateTime2(7)),
                     "NEWID" => Some(SqlType::UniqueIdentifier),
                     "DB_NAME" => Some(SqlType::NVarChar(Some(128))),
-                    "DB_ID" => Some(SqlType::Int),
+                    "DB_ID" | "HAS_PERMS_BY_NAME" => Some(SqlType::Int),
                     "APPLOCK_MODE" => Some(SqlType::NVarChar(Some(32))),
                     "SCOPE_IDENTITY" => Some(SqlType::Decimal {
                         precision: 38,

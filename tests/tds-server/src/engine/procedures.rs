@@ -297,7 +297,9 @@ mod tests {
         );
 
         // Who holds it, as the dynamic management views show it.
-        let holder = "SELECT s.program_name, l.request_mode, l.resource_description FROM sys.dm_tran_locks AS l \
+        let holder = "IF OBJECT_ID(N'sys.dm_tran_locks') IS NOT NULL \
+                      AND HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE') = 1 \
+                      SELECT s.program_name, l.request_mode, l.resource_description FROM sys.dm_tran_locks AS l \
                       INNER JOIN sys.dm_exec_sessions AS s ON s.session_id = l.request_session_id \
                       WHERE l.resource_type = 'APPLICATION' AND l.resource_database_id = DB_ID() \
                       AND l.request_session_id <> @@SPID AND CHARINDEX(@P1, l.resource_description) > 0";

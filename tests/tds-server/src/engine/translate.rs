@@ -342,6 +342,8 @@ impl Rewriter<'_> {
             "NEWID" => "tsql_newid()".into(),
             "DB_NAME" => format!("'{}'", self.ctx.database.replace('\'', "''")),
             "DB_ID" if args.is_empty() => super::instance::DATABASE_ID.to_string(),
+            // The test server's one login may do anything.
+            "HAS_PERMS_BY_NAME" => "1".into(),
             // APPLOCK_MODE('public', resource, 'Session'): the mode this session holds.
             "APPLOCK_MODE" => format!("tsql_applock_mode({}, {})", arg(0), arg(1)),
             "SCOPE_IDENTITY" => "last_insert_rowid()".into(),
@@ -372,6 +374,9 @@ fn object_id(args: &FunctionArguments) -> String {
     let name = match e {
         Expr::Value(v) => match &v.value {
             AstValue::SingleQuotedString(s) | AstValue::NationalStringLiteral(s) => {
+                if let Some(id) = super::catalog::system_view_id(s) {
+                    return id.to_string();
+                }
                 quote_literal(&Table::parse(s).name)
             }
             _ => return "NULL".into(),
