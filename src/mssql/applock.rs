@@ -31,8 +31,11 @@ const RELEASE: &str =
     "DECLARE @r int; EXEC @r = sp_releaseapplock @Resource = @P1, @LockOwner = @P2; SELECT @r";
 const HELD: &str = "SELECT APPLOCK_MODE('public', @P1, @P2)";
 /// The sessions holding an application lock whose name starts as ours (only the first 32
-/// characters are shown), oldest first.
-const HOLDERS: &str = "SELECT TOP 3 CAST(s.session_id AS int), s.program_name, s.host_name, \
+/// characters are shown), oldest first. Asked only where the view exists and may be read, so that
+/// an engine without it (Babelfish) or a login without VIEW SERVER STATE logs no error.
+const HOLDERS: &str = "IF OBJECT_ID(N'sys.dm_tran_locks') IS NOT NULL \
+     AND HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE') = 1 \
+     SELECT TOP 3 CAST(s.session_id AS int), s.program_name, s.host_name, \
      CONVERT(nvarchar(30), s.login_time, 126) \
      FROM sys.dm_tran_locks AS l INNER JOIN sys.dm_exec_sessions AS s ON s.session_id = l.request_session_id \
      WHERE l.resource_type = 'APPLICATION' AND l.resource_database_id = DB_ID() \
