@@ -2,8 +2,8 @@
 //! units), then, in the unit's turn and in one transaction holding the table's exclusive lock, the
 //! `StopNo`/`custype` of existing rows are updated (only where they differ) and the added prospects
 //! inserted (only where missing). A unit whose turn comes after a stop was asked for does not
-//! apply: its distributors keep their old rows. Not MERGE, which T-SQL-compatible engines other than SQL Server
-//! often lack.
+//! apply: its distributors keep their old rows. Not MERGE, which T-SQL-compatible engines other
+//! than SQL Server often lack.
 
 use std::time::Instant;
 
