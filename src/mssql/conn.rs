@@ -119,15 +119,13 @@ pub struct Manager {
     target: Arc<str>,
 }
 
-impl bb8::ManageConnection for Manager {
-    type Connection = Conn;
-    type Error = TdsError;
-
-    async fn connect(&self) -> Result<Conn, TdsError> {
+impl Manager {
+    /// Opens a connection with `config` (the pool's, or a variant of it), within the connect timeout.
+    async fn open(&self, config: Config) -> Result<Conn, TdsError> {
         let open = async {
-            let tcp = TcpStream::connect(self.config.get_addr()).await?;
+            let tcp = TcpStream::connect(config.get_addr()).await?;
             tcp.set_nodelay(true)?;
-            Client::connect(self.config.clone(), tcp.compat_write()).await
+            Client::connect(config, tcp.compat_write()).await
         };
         match tokio::time::timeout(self.connect_timeout, open).await {
             Ok(client) => Ok(Conn {
@@ -143,6 +141,15 @@ impl bb8::ManageConnection for Manager {
             }),
         }
     }
+}
+
+impl bb8::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = TdsError;
+
+    async fn connect(&self) -> Result<Conn, TdsError> {
+        self.open(self.config.clone()).await
+    }
 
     async fn is_valid(&self, conn: &mut Conn) -> Result<(), TdsError> {
         conn.batch("SELECT 1").await
@@ -156,6 +163,8 @@ impl bb8::ManageConnection for Manager {
 /// A pool of connections to one database.
 pub struct Mssql {
     pool: bb8::Pool<Manager>,
+    /// How the pool connects, for connections of their own ([`Mssql::dedicated`]).
+    dedicated: Manager,
     /// Why the pool last failed to connect: bb8 keeps retrying in the background and a waiting
     /// caller only sees a timeout, which would tell an operator nothing.
     last_error: LastError,
@@ -186,8 +195,8 @@ impl Mssql {
         config.application_name("routeflow");
         let target: Arc<str> = target.into();
         let last_error = LastError::default();
-        let manager = Manager {
-            config,
+        let manager = || Manager {
+            config: config.clone(),
             connect_timeout: options.connect_timeout,
             target: Arc::clone(&target),
         };
@@ -198,9 +207,10 @@ impl Mssql {
             .test_on_check_out(false)
             .connection_timeout(options.connect_timeout)
             .error_sink(Box::new(last_error.clone()))
-            .build_unchecked(manager);
+            .build_unchecked(manager());
         Ok(Arc::new(Self {
             pool,
+            dedicated: manager(),
             last_error,
             target,
             schema: "dbo".into(),
@@ -229,6 +239,24 @@ impl Mssql {
                 )),
             },
         })
+    }
+
+    /// A connection of its own, outside the pool (so it takes no writer's place), shown to the
+    /// server as `application_name` (`program_name` in `sys.dm_exec_sessions`), whose statements
+    /// may take `longest` beyond the query timeout to answer (a lock wait). For holding the
+    /// target's lock for a whole run.
+    pub async fn dedicated(
+        &self,
+        application_name: &str,
+        longest: Duration,
+    ) -> Result<Conn, DataFusionError> {
+        let mut config = self.dedicated.config.clone();
+        config.application_name(application_name);
+        config.command_timeout(config.get_command_timeout().map(|t| t + longest));
+        self.dedicated
+            .open(config)
+            .await
+            .map_err(|e| self.error(None, &format!("cannot connect: {e}")))
     }
 
     /// Runs a query about `table` with parameters on a pooled connection and returns all its rows;

@@ -1,8 +1,9 @@
 //! `in-place`: each unit is bulk-loaded into a session temporary table (concurrently with the other
 //! units), then, in the unit's turn and in one transaction holding the table's exclusive lock, the
 //! `StopNo`/`custype` of existing rows are updated (only where they differ) and the added prospects
-//! inserted (only where missing). Not MERGE, which T-SQL-compatible engines other than SQL Server
-//! often lack.
+//! inserted (only where missing). A unit whose turn comes after a stop was asked for does not
+//! apply: its distributors keep their old rows. Not MERGE, which T-SQL-compatible engines other
+//! than SQL Server often lack.
 
 use std::time::Instant;
 
@@ -76,6 +77,11 @@ impl MssqlSink {
         let (lo, hi) = stage_bounds(&mut conn, &distributor).await?;
         let statements = InPlaceStatements::new(&qualified(&self.db, target), columns);
         turns.wait(unit.index).await;
+        // Checked right before the transaction: once it begins, the unit commits or rolls back.
+        if self.stop_requested() {
+            debug!(unit = %unit.label, "staged, not applied: a stop was asked for");
+            return Ok(UnitResult::interrupted(None));
+        }
         let apply = async |conn: &mut Conn| {
             let started = Instant::now();
             let updated = execute_with(conn, &statements.update, &lo, &hi).await?;
@@ -93,7 +99,7 @@ impl MssqlSink {
         Ok(UnitResult {
             updated,
             inserted,
-            error: None,
+            ..Default::default()
         })
     }
 }

@@ -22,8 +22,14 @@
 //! Failed units' distributors are reported and the run exits 2; running again completes the job,
 //! and what was written correctly is left as it is (the update touches only differing rows, the
 //! insert only missing keys).
+//!
+//! A stop ([`Shutdown`], a signal) ends the write at a unit's edge: no unit starts staging, an
+//! in-place unit staged but not applied does not apply, a unit in flight commits or rolls back as
+//! it would, and `table` mode does not swap (the target keeps its old table whole). Units not
+//! written are `interrupted` in the [`SinkOutcome`], not failed.
 
 mod in_place;
+mod outcome;
 mod table;
 mod units;
 
@@ -47,8 +53,10 @@ use crate::mssql::bulk::{self, BulkError};
 use crate::mssql::catalog::validate_table_name;
 use crate::mssql::conn::{Mssql, is_transient};
 use crate::mssql::types::{SqlColumn, Truncation, find_column};
-use crate::snapshot::manifest::PartitionOutcome;
+use crate::shutdown::Shutdown;
 use crate::summary::Truncations;
+use outcome::outcome_of;
+pub use outcome::{FAILED, INTERRUPTED, SinkOutcome, WRITTEN};
 use table::STAGING_SUFFIX;
 use units::{Partition, Turns, Unit, UnitResult, full_key_mask, into_units, split_by_distributor};
 
@@ -78,23 +86,6 @@ pub struct MssqlSinkOptions {
     pub backoff: Duration,
 }
 
-/// What the sink did, for the run summary and the manifest.
-#[derive(Debug, Clone, Default)]
-pub struct SinkOutcome {
-    pub partitions: Vec<PartitionOutcome>,
-    pub truncations: Truncations,
-    /// Existing rows whose `StopNo` or `custype` changed (in-place).
-    pub updated: u64,
-    /// Rows inserted: added prospects (in-place) or every row (table).
-    pub inserted: u64,
-}
-
-impl SinkOutcome {
-    pub fn failed(&self) -> Vec<&PartitionOutcome> {
-        self.partitions.iter().filter(|p| p.status != "written").collect()
-    }
-}
-
 /// Writes the plan's result to SQL Server.
 pub struct MssqlSink {
     db: Arc<Mssql>,
@@ -103,6 +94,8 @@ pub struct MssqlSink {
     schema: SchemaRef,
     options: MssqlSinkOptions,
     outcome: Mutex<SinkOutcome>,
+    /// Asked for by a signal: the write stops at a unit's edge.
+    shutdown: Shutdown,
 }
 
 impl fmt::Debug for MssqlSink {
@@ -133,7 +126,18 @@ impl MssqlSink {
             schema,
             options,
             outcome: Mutex::new(SinkOutcome::default()),
+            shutdown: Shutdown::new(),
         })
+    }
+
+    /// Stops writing when `shutdown` is asked for (see the module's doc); without it, never.
+    pub fn with_shutdown(mut self, shutdown: Shutdown) -> Self {
+        self.shutdown = shutdown;
+        self
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.shutdown.requested().is_some()
     }
 
     /// What the last write did.
@@ -222,6 +226,7 @@ impl MssqlSink {
     }
 
     /// Writes one unit, retrying transient failures; an in-place unit applies only in its turn.
+    /// Once a stop is asked for, the unit starts no attempt (and no retry): it is interrupted.
     async fn write_unit(
         &self,
         target: &str,
@@ -230,7 +235,11 @@ impl MssqlSink {
         turns: &Turns,
     ) -> Result<UnitResult> {
         let mut attempt = 0;
+        let mut last_error = None;
         let result = loop {
+            if self.stop_requested() {
+                break UnitResult::interrupted(last_error);
+            }
             let result = match &self.options.mode {
                 WriteMode::InPlace => self.apply_in_place(target, columns, unit, turns).await,
                 WriteMode::Table(_) => self.append(target, columns, unit, attempt).await,
@@ -240,7 +249,11 @@ impl MssqlSink {
                 Err(e) if attempt < self.options.retries && e.transient => {
                     let wait = self.options.backoff * 2u32.saturating_pow(attempt);
                     warn!(unit = %unit.label, attempt = attempt + 1, error = %e.message, "transient failure, retrying in {wait:?}");
-                    tokio::time::sleep(wait).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        _ = self.shutdown.wait() => {}
+                    }
+                    last_error = Some(e.message);
                     attempt += 1;
                 }
                 Err(e) => {
@@ -269,64 +282,44 @@ impl DataSink for MssqlSink {
         &self.schema
     }
 
+    /// Once a stop is asked for, nothing more is prepared or written; the data is still collected
+    /// (its stages are already computed) so that the outcome lists every partition.
     async fn write_all(&self, data: SendableRecordBatchStream, _context: &Arc<TaskContext>) -> Result<u64> {
-        let (target, columns) = self.prepare().await?;
+        let prepared = match self.stop_requested() {
+            true => None,
+            false => Some(self.prepare().await?),
+        };
         let batches: Vec<RecordBatch> = data.try_collect().await?;
         let partitions = split_by_distributor(&self.schema, &batches)?;
         drop(batches);
         let (partitions, unstaged) = self.keyed(partitions)?;
+        let Some((target, columns)) = prepared.filter(|_| !self.stop_requested()) else {
+            info!("a stop was asked for before the write: nothing written");
+            *self.outcome.lock().expect("sink outcome") = SinkOutcome::not_started(&partitions);
+            return Ok(0);
+        };
         let truncations = self.check_widths(&target, &columns, &partitions)?;
 
         let units = into_units(partitions, self.options.concurrency.max(1));
         info!(table = %target, units = units.len(), "writing");
         let results = self.write_units(&target, &columns, units).await;
-        let (outcome, written) = outcome_of(results, truncations, unstaged)?;
-        let all_written = outcome.failed().is_empty();
+        let (mut outcome, mut written) = outcome_of(results, truncations, unstaged)?;
+        let swap = match &self.options.mode {
+            WriteMode::Table(_) if self.stop_requested() => {
+                warn!(table = %target, "a stop was asked for: not swapped in, the target keeps its old table");
+                outcome.not_swapped();
+                written = 0;
+                None
+            }
+            WriteMode::Table(name) if outcome.unwritten().is_empty() => Some(name),
+            _ => None,
+        };
         *self.outcome.lock().expect("sink outcome") = outcome;
-        if let (true, WriteMode::Table(name)) = (all_written, &self.options.mode) {
+        if let Some(name) = swap {
             self.swap(name).await?;
         }
         Ok(written)
     }
-}
-
-/// What the units did, partition by partition, and the rows written (counting those left out,
-/// which stay as they are).
-fn outcome_of(
-    results: Vec<(Unit, Result<UnitResult>)>,
-    truncations: Truncations,
-    unstaged: u64,
-) -> Result<(SinkOutcome, u64)> {
-    let mut outcome = SinkOutcome {
-        truncations,
-        ..Default::default()
-    };
-    let mut written = unstaged;
-    for (unit, result) in results {
-        let result = result?;
-        if let Some(e) = &result.error {
-            warn!(unit = %unit.label, error = %e, "write unit failed");
-        } else {
-            written += unit.rows();
-        }
-        outcome.updated += result.updated;
-        outcome.inserted += result.inserted;
-        let status = if result.error.is_some() {
-            "failed"
-        } else {
-            "written"
-        };
-        for (label, rows) in unit.partitions {
-            outcome.partitions.push(PartitionOutcome {
-                partition: label,
-                status: status.into(),
-                rows,
-                error: result.error.clone(),
-            });
-        }
-    }
-    outcome.partitions.sort_by(|a, b| a.partition.cmp(&b.partition));
-    Ok((outcome, written))
 }
 
 /// A failed attempt: the message (never holding the password) and whether to retry.

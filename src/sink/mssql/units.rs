@@ -53,6 +53,20 @@ pub(super) struct UnitResult {
     pub updated: u64,
     pub inserted: u64,
     pub error: Option<String>,
+    /// Not written because a stop was asked for (before it started, or before it applied).
+    pub interrupted: bool,
+}
+
+impl UnitResult {
+    /// The unit was not written because a stop was asked for; `error` is what failed before, if
+    /// anything (a transient failure the stop kept from being retried).
+    pub fn interrupted(error: Option<String>) -> Self {
+        Self {
+            error,
+            interrupted: true,
+            ..Default::default()
+        }
+    }
 }
 
 /// Lets in-place units apply one at a time, in unit order, while they stage concurrently.

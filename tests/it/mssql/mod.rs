@@ -42,7 +42,7 @@ const RUN_MSSQL: &[&str] = &[
     "mssql",
     "--no-snapshot",
 ];
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 9] = [
     "MonthlyRoutePlan_temp",
     "customer",
     "prospective",
@@ -50,6 +50,8 @@ const TABLES: [&str; 7] = [
     "distributors",
     RESULT_TABLE,
     "RoutePlanResult__rf_new",
+    "RoutePlanOther",
+    "RoutePlanOther__rf_new",
 ];
 
 /// Where a SQL Server test runs.

@@ -413,15 +413,92 @@ async fn transactions_commit_and_roll_back() {
     assert_eq!(count(&mut client, "t").await, 2);
 }
 
+/// A client that goes mid-transaction (a killed writer) leaves nothing of it: its rows are rolled
+/// back and its write lock released, so the next writer writes at once (had the transaction stayed
+/// open, the other writer would wait for it and fail).
 #[tokio::test]
 async fn a_dropped_connection_rolls_back() {
     let f = start();
     let mut client = connect(&f.server).await;
-    exec(&mut client, "CREATE TABLE t (id int)").await;
-    exec(&mut client, "BEGIN TRAN; INSERT INTO t VALUES (1)").await;
+    exec(&mut client, "CREATE TABLE t (id int, note nvarchar(100))").await;
+    exec(&mut client, "BEGIN TRAN; INSERT INTO t VALUES (1, 'half a unit')").await;
     drop(client);
     let mut other = connect(&f.server).await;
-    assert_eq!(count(&mut other, "t").await, 0);
+    exec(&mut other, "BEGIN TRAN; INSERT INTO t (id) VALUES (2); COMMIT").await;
+    assert_eq!(count(&mut other, "t").await, 1);
+
+    // The same in the middle of a bulk load inside a transaction.
+    let mut client = connect(&f.server).await;
+    exec(&mut client, "BEGIN TRAN; DELETE FROM t").await;
+    assert_eq!(bulk_rows(&mut client, "t", 2_000).await.unwrap(), 2_000);
+    drop(client);
+    exec(&mut other, "BEGIN TRAN; INSERT INTO t (id) VALUES (3); COMMIT").await;
+    assert_eq!(count(&mut other, "t").await, 2);
+}
+
+async fn connect_as(server: &ServerHandle, program: &str) -> Conn {
+    let mut config = Config::from_ado_string(&server.connection_string("routeflow")).unwrap();
+    config.application_name(program);
+    connect_with(config).await.unwrap()
+}
+
+/// `sp_getapplock`'s return code, as routeflow asks for it: every value a parameter.
+async fn applock(client: &mut Conn, resource: &str, timeout_ms: i32) -> i32 {
+    let sql = "DECLARE @r int; EXEC @r = sp_getapplock @Resource = @P1, @LockMode = @P2, \
+               @LockOwner = @P3, @LockTimeout = @P4; SELECT @r";
+    let row = client
+        .query(sql, &[&resource, &"Exclusive", &"Session", &timeout_ms])
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap();
+    row.unwrap().get::<i32, _>(0).unwrap()
+}
+
+/// An application lock owned by a session: exclusive, waited for up to the timeout, named by the
+/// dynamic management views, and released when its client goes.
+#[tokio::test]
+async fn application_locks_belong_to_the_session_and_go_with_it() {
+    let f = start();
+    let mut holder = connect_as(&f.server, "nightly holder").await;
+    let mut other = connect_as(&f.server, "second run").await;
+    assert_eq!(applock(&mut holder, "routeflow:r", 0).await, 0);
+    assert_eq!(applock(&mut holder, "routeflow:r", 0).await, 0, "its own again");
+    assert_eq!(applock(&mut other, "routeflow:r", 50).await, -1);
+    let row = other
+        .query(
+            "SELECT TOP 1 s.program_name FROM sys.dm_tran_locks AS l INNER JOIN sys.dm_exec_sessions AS s \
+             ON s.session_id = l.request_session_id WHERE l.resource_type = 'APPLICATION' \
+             AND l.request_session_id <> @@SPID AND CHARINDEX(@P1, l.resource_description) > 0",
+            &[&"routeflow:r"],
+        )
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.get::<&str, _>(0), Some("nightly holder"));
+
+    // Waiting while the holder's client goes: granted after the wait (1).
+    let waiter = tokio::spawn(async move { (applock(&mut other, "routeflow:r", 30_000).await, other) });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(holder);
+    let (code, mut other) = waiter.await.unwrap();
+    assert_eq!(code, 1);
+    let sql =
+        "DECLARE @r int; EXEC @r = sp_releaseapplock @Resource = @P1, @LockOwner = 'Session'; SELECT @r";
+    let row = other
+        .query(sql, &[&"routeflow:r"])
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap();
+    assert_eq!(row.unwrap().get::<i32, _>(0), Some(0));
+    let mut third = connect(&f.server).await;
+    assert_eq!(applock(&mut third, "routeflow:r", 0).await, 0);
 }
 
 #[tokio::test]

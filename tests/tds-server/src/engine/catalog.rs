@@ -2,12 +2,14 @@
 //! tables live in the session's own TEMP schema, everything else in the shared file; schema prefixes
 //! are dropped (all tables are `dbo`). The declared types in SQLite's schema are the catalog (see
 //! `sqltype`); INFORMATION_SCHEMA and the `sys.indexes`, `sys.index_columns` and `sys.columns` catalog
-//! views are materialised from it into per-session temp tables on demand. Object ids are SQLite's
+//! views are materialised from it into per-session temp tables on demand (as are the dynamic
+//! management views `sys.dm_tran_locks` and `sys.dm_exec_sessions`, from the server's state). Object ids are SQLite's
 //! schema row ids (what `OBJECT_ID` returns).
 
 use rusqlite::Connection;
 use sqlparser::ast::{ObjectName, ObjectNamePart};
 
+use super::instance::{DM_EXEC_SESSIONS, DM_TRAN_LOCKS};
 use super::{error, sqltype};
 use crate::types::{Column, SqlError, SqlType};
 
@@ -33,13 +35,16 @@ const INFO_TABLES: &str = "__information_schema_tables";
 const SYS_INDEXES: &str = "__sys_indexes";
 const SYS_INDEX_COLUMNS: &str = "__sys_index_columns";
 const SYS_COLUMNS: &str = "__sys_columns";
-/// The catalog tables, by the view name after `INFORMATION_SCHEMA.` or `sys.`.
-const CATALOG: [(&str, &str, &str); 5] = [
+/// The catalog tables, by the view name after `INFORMATION_SCHEMA.` or `sys.`. The dynamic
+/// management views' rows come from the server's sessions and locks (see `instance`).
+const CATALOG: [(&str, &str, &str); 7] = [
     ("information_schema", "columns", INFO_COLUMNS),
     ("information_schema", "tables", INFO_TABLES),
     ("sys", "indexes", SYS_INDEXES),
     ("sys", "index_columns", SYS_INDEX_COLUMNS),
     ("sys", "columns", SYS_COLUMNS),
+    ("sys", "dm_tran_locks", DM_TRAN_LOCKS),
+    ("sys", "dm_exec_sessions", DM_EXEC_SESSIONS),
 ];
 
 /// The end of the SQLite name of an index created `CLUSTERED` (SQLite has no such thing; the name
@@ -112,6 +117,20 @@ impl Table {
             quote(&self.name)
         }
     }
+}
+
+/// `OBJECT_ID` of a catalog or dynamic management view named as text (`sys.dm_tran_locks`):
+/// negative, as SQL Server's system objects' ids are.
+pub fn system_view_id(text: &str) -> Option<i64> {
+    let bare = text.replace(['[', ']', '"'], "");
+    let parts: Vec<&str> = bare.trim().split('.').collect();
+    let [.., schema, view] = parts.as_slice() else {
+        return None;
+    };
+    CATALOG
+        .iter()
+        .position(|(s, v, _)| schema.eq_ignore_ascii_case(s) && view.eq_ignore_ascii_case(v))
+        .map(|i| -1000 - i as i64)
 }
 
 /// A double-quoted SQLite identifier.

@@ -257,19 +257,7 @@ impl Session {
     }
 
     /// `EXEC sp_rename 'old', 'new' [, 'OBJECT' | 'COLUMN']`.
-    pub(super) fn procedure(
-        &mut self,
-        name: &ObjectName,
-        args: &[Expr],
-        params: &[Param],
-    ) -> Result<(), SqlError> {
-        let procedure = Table::from_object_name(name).name;
-        if !procedure.eq_ignore_ascii_case("sp_rename") {
-            return Err(SqlError::new(
-                2812,
-                format!("Could not find stored procedure '{procedure}'."),
-            ));
-        }
+    pub(super) fn sp_rename(&mut self, args: &[Expr], params: &[Param]) -> Result<(), SqlError> {
         let args: Vec<String> = args
             .iter()
             .map(|a| argument(a, params))
@@ -324,7 +312,7 @@ impl Session {
 }
 
 /// A procedure argument: a string literal or a parameter's text.
-fn argument(e: &Expr, params: &[Param]) -> Result<String, SqlError> {
+pub(super) fn argument(e: &Expr, params: &[Param]) -> Result<String, SqlError> {
     match e {
         Expr::Value(v) => match &v.value {
             AstValue::SingleQuotedString(s) | AstValue::NationalStringLiteral(s) => Ok(s.clone()),

@@ -94,7 +94,7 @@ impl<'a> Scope<'a> {
     /// The type of `e`, when its form tells.
     pub fn infer(&self, e: &Expr) -> Option<SqlType> {
         match e {
-            Expr::Identifier(id) if id.value.starts_with("@@") => Some(SqlType::NVarChar(Some(4000))),
+            Expr::Identifier(id) if id.value.starts_with("@@") => Some(global_type(&id.value)),
             Expr::Identifier(id) if id.value.starts_with('@') => self
                 .params
                 .iter()
@@ -164,6 +164,8 @@ impl<'a> Scope<'a> {
                     "SYSDATETIME" | "SYSUTCDATETIME" => Some(SqlType::DateTime2(7)),
                     "NEWID" => Some(SqlType::UniqueIdentifier),
                     "DB_NAME" => Some(SqlType::NVarChar(Some(128))),
+                    "DB_ID" | "HAS_PERMS_BY_NAME" => Some(SqlType::Int),
+                    "APPLOCK_MODE" => Some(SqlType::NVarChar(Some(32))),
                     "SCOPE_IDENTITY" => Some(SqlType::Decimal {
                         precision: 38,
                         scale: 0,
@@ -231,6 +233,15 @@ fn is_integer(t: &SqlType) -> bool {
         t,
         SqlType::Bit | SqlType::TinyInt | SqlType::SmallInt | SqlType::Int
     )
+}
+
+/// The type of a `@@` global.
+fn global_type(name: &str) -> SqlType {
+    match name.to_ascii_uppercase().as_str() {
+        "@@SPID" => SqlType::SmallInt,
+        "@@TRANCOUNT" | "@@ROWCOUNT" => SqlType::Int,
+        _ => SqlType::NVarChar(Some(4000)),
+    }
 }
 
 /// A CAST target; `varchar` without a length is `varchar(30)` there.

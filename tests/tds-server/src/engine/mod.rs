@@ -7,6 +7,8 @@ mod ddl;
 mod dml;
 mod error;
 mod infer;
+pub mod instance;
+mod procedures;
 mod scans;
 mod sqlite;
 mod sqltype;
@@ -17,21 +19,26 @@ mod value;
 mod tests;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rusqlite::Connection;
 use sqlparser::ast::{OrderBy, OrderByExpr, OrderByKind, OrderByOptions, Query, SetExpr, Statement};
 use sqlparser::dialect::MsSqlDialect;
 use sqlparser::parser::{Parser, ParserError, ParserOptions};
+use sqlparser::tokenizer::Token;
 
 use crate::types::{Column, SqlError, SqlType, Value};
 use catalog::Table;
 use infer::Scope;
+use instance::{Instance, SessionInfo};
 use translate::{Context, Rewriter};
 
-/// The shared database: one SQLite file that every session opens.
-#[derive(Debug, Clone)]
+/// The shared database: one SQLite file that every session opens, and the server's sessions and
+/// application locks.
+#[derive(Clone)]
 pub struct Engine {
     pub path: PathBuf,
+    instance: Arc<Instance>,
 }
 
 /// A named, typed parameter of an RPC (`sp_executesql`) call, e.g. `@P1`.
@@ -60,9 +67,15 @@ pub enum Outcome {
     RolledBack,
 }
 
-/// One client connection's view of the database.
+/// One client connection's view of the database. Dropping it ends the session: its application
+/// locks are released.
 pub struct Session {
     conn: Connection,
+    /// `@@SPID`: the session's id in the server's views and locks.
+    spid: u16,
+    instance: Arc<Instance>,
+    /// The batch's `DECLARE`d variables, bound like parameters; a batch starts without any.
+    variables: Vec<Param>,
     /// `@@TRANCOUNT`: nested `BEGIN TRAN`s count, only the outermost COMMIT commits.
     depth: u32,
     /// What `DB_NAME()` and INFORMATION_SCHEMA's TABLE_CATALOG say: the file's stem.
@@ -75,24 +88,58 @@ pub struct Session {
 }
 
 impl Engine {
+    /// The database in `path`, with sessions and locks of its own.
     pub fn new(path: PathBuf) -> Self {
-        Self { path }
+        Self::shared(path, Arc::default())
     }
 
+    /// The database in `path`, its sessions sharing `instance` with every other engine on it.
+    pub fn shared(path: PathBuf, instance: Arc<Instance>) -> Self {
+        Self { path, instance }
+    }
+
+    /// A session without a client (tests).
     pub fn session(&self) -> Result<Session, SqlError> {
+        self.session_as(self.instance.free_spid(), SessionInfo::default())
+    }
+
+    /// The session of the client `info` logged in as `spid`.
+    pub fn session_as(&self, spid: u16, info: SessionInfo) -> Result<Session, SqlError> {
         let conn = sqlite::open(&self.path)?;
         catalog::create_info_schema(&conn)?;
+        Instance::create_views(&conn)?;
+        let instance = Arc::clone(&self.instance);
+        conn.create_scalar_function(
+            "tsql_applock_mode",
+            2,
+            rusqlite::functions::FunctionFlags::SQLITE_UTF8,
+            {
+                let instance = Arc::clone(&instance);
+                move |ctx| Ok(instance.mode_of(spid, &ctx.get::<String>(1)?))
+            },
+        )
+        .map_err(error::from_sqlite)?;
+        instance.join(spid, info);
         let database = self
             .path
             .file_stem()
             .map_or_else(|| "routeflow".into(), |s| s.to_string_lossy().into_owned());
         Ok(Session {
             conn,
+            spid,
+            instance,
+            variables: Vec::new(),
             depth: 0,
             database,
             scans: scans::ScanLog::default(),
             shuffle: false,
         })
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.instance.leave(self.spid);
     }
 }
 
@@ -109,9 +156,15 @@ impl Session {
         if let Err(e) = statements.iter().try_for_each(translate::check) {
             return (Vec::new(), Some(e));
         }
+        self.variables.clear();
         let mut outcomes = Vec::new();
         for stmt in statements {
-            let result = self.run(stmt, params, &mut outcomes);
+            let result = if self.variables.is_empty() {
+                self.run(stmt, params, &mut outcomes)
+            } else {
+                let bound = [params, self.variables.as_slice()].concat();
+                self.run(stmt, &bound, &mut outcomes)
+            };
             // SQLite rolls back by itself on some errors (I/O, lock); follow it.
             if self.depth > 0 && self.conn.is_autocommit() {
                 self.depth = 0;
@@ -207,10 +260,21 @@ impl Session {
             Statement::Execute {
                 name: Some(name),
                 parameters,
+                into,
                 ..
             } => {
-                self.procedure(&name, &parameters, params)?;
+                let status = self.procedure(&name, &parameters, params)?;
+                // `EXEC @r = …` (see `parse`): the return status goes to the variable.
+                if let Some(variable) = into.first() {
+                    self.assign(variable, Value::Int(status))?;
+                }
                 done(None)
+            }
+            Statement::Declare { stmts } => {
+                for declare in stmts {
+                    self.declare(&declare)?;
+                }
+                return Ok(());
             }
             Statement::StartTransaction { .. } => {
                 if self.depth == 0 {
@@ -348,11 +412,13 @@ impl Session {
             scope,
             database: &self.database,
             depth: self.depth,
+            spid: self.spid,
         };
         let mut rewriter = Rewriter::new(&ctx);
         rewriter.apply(node)?;
         if rewriter.info_schema {
             catalog::refresh_info_schema(&self.conn, &self.database)?;
+            self.instance.fill_views(&self.conn)?;
         }
         Ok(node.to_string())
     }
@@ -461,9 +527,25 @@ fn parse(sql: &str) -> Result<Vec<Statement>, SqlError> {
     let statements = Parser::new(&dialect)
         .with_options(options)
         .try_with_sql(sql)
-        .and_then(|mut p| p.parse_statements())
+        .and_then(|mut p| parse_statements(&mut p))
         .map_err(|e| syntax_error(&e, sql))?;
     Ok(statements)
+}
+
+/// sqlparser's `parse_statements` (without required `;`), plus `EXEC @r = procedure …`.
+fn parse_statements(parser: &mut Parser) -> Result<Vec<Statement>, ParserError> {
+    let mut statements = Vec::new();
+    loop {
+        while parser.consume_token(&Token::SemiColon) {}
+        if parser.peek_token_ref().token == Token::EOF {
+            return Ok(statements);
+        }
+        let statement = match procedures::parse_exec_with_status(parser)? {
+            Some(statement) => statement,
+            None => parser.parse_statement()?,
+        };
+        statements.push(statement);
+    }
 }
 
 /// SQL Server's 102 for a parse error, near the token sqlparser stopped at.

@@ -85,6 +85,8 @@ pub struct Context<'a> {
     pub scope: &'a Scope<'a>,
     pub database: &'a str,
     pub depth: u32,
+    /// `@@SPID`.
+    pub spid: u16,
 }
 
 /// Rewrites a statement (or expression) in place into its SQLite form.
@@ -290,7 +292,7 @@ impl Rewriter<'_> {
                 rusqlite::version()
             )),
             "@@SERVERNAME" => text("routeflow-test".into()),
-            "@@SPID" => number(std::process::id().into()),
+            "@@SPID" => number(self.ctx.spid.into()),
             "@@TRANCOUNT" => number(self.ctx.depth.into()),
             "@@ROWCOUNT" => raw("changes()".into()),
             "@@IDENTITY" => raw("last_insert_rowid()".into()),
@@ -339,6 +341,11 @@ impl Rewriter<'_> {
             "DAY" => format!("CAST(strftime('%d', {}) AS INTEGER)", arg(0)),
             "NEWID" => "tsql_newid()".into(),
             "DB_NAME" => format!("'{}'", self.ctx.database.replace('\'', "''")),
+            "DB_ID" if args.is_empty() => super::instance::DATABASE_ID.to_string(),
+            // The test server's one login may do anything.
+            "HAS_PERMS_BY_NAME" => "1".into(),
+            // APPLOCK_MODE('public', resource, 'Session'): the mode this session holds.
+            "APPLOCK_MODE" => format!("tsql_applock_mode({}, {})", arg(0), arg(1)),
             "SCOPE_IDENTITY" => "last_insert_rowid()".into(),
             "OBJECT_ID" => object_id(&f.args),
             _ => return Err(error::unknown_function(&f.name.to_string())),
@@ -367,6 +374,9 @@ fn object_id(args: &FunctionArguments) -> String {
     let name = match e {
         Expr::Value(v) => match &v.value {
             AstValue::SingleQuotedString(s) | AstValue::NationalStringLiteral(s) => {
+                if let Some(id) = super::catalog::system_view_id(s) {
+                    return id.to_string();
+                }
                 quote_literal(&Table::parse(s).name)
             }
             _ => return "NULL".into(),

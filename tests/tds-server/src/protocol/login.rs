@@ -67,6 +67,8 @@ pub struct Login {
     pub user: String,
     pub password: String,
     pub app_name: String,
+    /// The client's workstation name (`HOST_NAME()`).
+    pub host_name: String,
     pub database: String,
 }
 
@@ -97,6 +99,7 @@ pub fn decode_login(payload: &[u8]) -> Result<Login> {
         user: text(1)?,
         password: utf16_to_string(&password)?,
         app_name: text(3)?,
+        host_name: text(0)?,
         database: text(8)?,
     })
 }

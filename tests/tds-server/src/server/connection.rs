@@ -12,6 +12,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use super::state::{RequestKind, Shared};
 use super::worker::{SessionLost, Worker};
 use super::{FaultAction, ServerConfig};
+use crate::engine::instance::SessionInfo;
 use crate::engine::{Engine, Outcome, Param};
 use crate::protocol::bulk::{InsertBulk, decode_bulk_load, is_insert_bulk, parse_insert_bulk};
 use crate::protocol::login::{self, ENCRYPT_NOT_SUP};
@@ -170,7 +171,9 @@ impl Connection {
             self.fail(&error).await?;
             return Ok(None);
         }
-        let worker = match Worker::start(Engine::new(self.config.database_file.clone())).await? {
+        let engine = Engine::shared(self.config.database_file.clone(), self.shared.instance.clone());
+        let info = SessionInfo::now(&login.app_name, &login.host_name, &login.user);
+        let worker = match Worker::start(engine, self.spid, info).await? {
             Ok(worker) => worker,
             Err(e) => {
                 self.fail(&e).await?;

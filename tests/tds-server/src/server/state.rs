@@ -2,9 +2,10 @@
 //! lock so that numbering a request and matching a fault against it happen together.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{Fault, FaultAction, FaultMatch, Stats};
+use crate::engine::instance::Instance;
 
 /// What kind of request arrived, for the counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +25,8 @@ struct State {
 #[derive(Default)]
 pub struct Shared {
     state: Mutex<State>,
+    /// The sessions and application locks every connection's engine session sees.
+    pub instance: Arc<Instance>,
     /// Whether SELECTs return their rows in a random order (see `ServerHandle::shuffle_rows`).
     shuffle: AtomicBool,
 }

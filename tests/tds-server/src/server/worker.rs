@@ -1,11 +1,13 @@
-//! One thread per connection owns its engine session: engine calls block (SQLite), and a session
-//! stays on the thread that opened it. When the connection goes, the thread aborts the session,
-//! rolling back whatever transaction was left open.
+//! One thread per connection owns its engine session: engine calls block (SQLite, a wait for an
+//! application lock), and a session stays on the thread that opened it. When the connection goes,
+//! the thread aborts the session, rolling back whatever transaction was left open, and ends it,
+//! releasing its application locks.
 
 use std::sync::mpsc;
 
 use tokio::sync::oneshot;
 
+use crate::engine::instance::SessionInfo;
 use crate::engine::{Engine, Session};
 use crate::types::SqlError;
 
@@ -20,14 +22,18 @@ pub struct Worker {
 pub struct SessionLost;
 
 impl Worker {
-    /// Opens a session on a new thread.
-    pub async fn start(engine: Engine) -> std::io::Result<Result<Worker, SqlError>> {
+    /// Opens the session of client `spid` on a new thread.
+    pub async fn start(
+        engine: Engine,
+        spid: u16,
+        info: SessionInfo,
+    ) -> std::io::Result<Result<Worker, SqlError>> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let (opened, ready) = oneshot::channel();
         std::thread::Builder::new()
             .name("tds-session".into())
             .spawn(move || {
-                let mut session = match engine.session() {
+                let mut session = match engine.session_as(spid, info) {
                     Ok(session) => session,
                     Err(e) => {
                         let _ = opened.send(Err(e));
@@ -38,7 +44,10 @@ impl Worker {
                 while let Ok(job) = queue.recv() {
                     job(&mut session);
                 }
+                // Roll back first, then end the session (releasing its application locks), as
+                // SQL Server does when a client goes.
                 session.abort();
+                drop(session);
             })?;
         let opened = ready
             .await
