@@ -187,6 +187,11 @@ impl<'a> Stop<'a> {
         written: Option<&Written>,
     ) -> DataFusionError {
         let output = opened.and_then(|o| o.output.as_deref());
+        let partitions = written.map(|w| w.partitions.clone()).unwrap_or_default();
+        let kept = partitions.iter().filter(|p| p.status == "written").count();
+        // Files are published only by a complete run; SQL Server partitions are visible once
+        // written (in place; a table is swapped in only when all of them are).
+        let published = kept > 0 && output.is_some_and(|o| o.files().is_none());
         let report = InterruptedRun {
             routeflow_version: env!("CARGO_PKG_VERSION"),
             run_id: self.started.run_id.clone(),
@@ -195,12 +200,11 @@ impl<'a> Stop<'a> {
             started_at: self.started.at.clone(),
             phase: phase.to_string(),
             output: output.map(|o| o.display()),
-            published: false,
-            partitions: written.map(|w| w.partitions.clone()).unwrap_or_default(),
+            published,
+            partitions,
             total_seconds: self.started.instant.elapsed().as_secs_f64(),
         };
         let json = serde_json::to_value(&report).unwrap_or_default();
-        let kept = report.partitions.iter().filter(|p| p.status == "written").count();
         warn!(signal = signal.name(), phase, partitions_written = kept, report = %json, "run interrupted");
         if let Some(dir) = output.and_then(|o| o.files())
             && let Ok(bytes) = serde_json::to_vec_pretty(&report)

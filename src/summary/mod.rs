@@ -61,7 +61,8 @@ pub struct InterruptedRun {
     /// The phase the signal stopped: `open`, `plan`, `summary`, `write`, `snapshot` or `publish`.
     pub phase: String,
     pub output: Option<String>,
-    /// Whether readers see this run's result: never for files (the previous one stays published).
+    /// Whether readers see any of this run's result: never for files (the previous output stays
+    /// published); for SQL Server, when some partitions were written (in place, those partitions).
     pub published: bool,
     /// The output partitions and what became of each (`written`, `failed`, `interrupted`).
     pub partitions: Vec<crate::snapshot::manifest::PartitionOutcome>,

@@ -4,6 +4,7 @@
 
 use datafusion::error::Result;
 use tiberius::error::Error as TdsError;
+use tracing::{info, warn};
 
 use super::units::{Unit, UnitResult};
 use super::{Failure, MssqlSink, column_name};
@@ -62,22 +63,45 @@ impl MssqlSink {
         })
     }
 
-    /// Swaps the staging table in for NAME in one transaction. `@objtype` is named: SQL Server
-    /// defaults it, Babelfish requires it.
+    /// Swaps the staging table in for NAME in one transaction, retrying transient failures (a lost
+    /// connection) as units do. Before a retry, a staging table that is gone means the commit went
+    /// through and only its answer was lost: the swap is done.
     pub(super) async fn swap(&self, name: &str) -> Result<()> {
         let staging = format!("{name}{STAGING_SUFFIX}");
+        let mut attempt = 0;
+        loop {
+            let failure = match self.try_swap(name, &staging).await {
+                Ok(()) => return Ok(()),
+                Err(failure) => failure,
+            };
+            if !failure.transient || attempt >= self.options.retries {
+                return Err(self.db.error(Some(name), &failure.message));
+            }
+            let wait = self.options.backoff * 2u32.saturating_pow(attempt);
+            warn!(table = %name, attempt = attempt + 1, error = %failure.message, "swap failed, retrying in {wait:?}");
+            tokio::time::sleep(wait).await;
+            if catalog::columns(&self.db, &staging).await?.is_none() {
+                info!(table = %name, "the staging table is gone: the swap's commit went through");
+                return Ok(());
+            }
+            attempt += 1;
+        }
+    }
+
+    /// One attempt at the swap. `@objtype` is named: SQL Server defaults it, Babelfish requires it.
+    async fn try_swap(&self, name: &str, staging: &str) -> Result<(), Failure> {
         let sql = format!(
             "BEGIN TRAN; DROP TABLE IF EXISTS {}; EXEC sp_rename @P1, @P2, 'OBJECT'; COMMIT",
             qualified(&self.db, name)
         );
         let old = format!("{}.{staging}", self.db.schema());
-        let mut conn = self.db.get().await?;
+        let mut conn = self.db.get().await.map_err(Failure::other)?;
         let health = conn.health();
         let result = conn.client.execute(sql, &[&old.as_str(), &name]).await;
         if let Err(e) = health.note(result) {
             // Errors are ignored: there may be no transaction left, or no connection.
             let _ = conn.batch("ROLLBACK").await;
-            return Err(self.db.error(Some(name), &e));
+            return Err(Failure::from(e));
         }
         Ok(())
     }
