@@ -29,6 +29,29 @@ async fn dropped_connection_mid_write_is_retried() {
     assert_eq!(db.read("MonthlyRoutePlan_temp").await, expected);
 }
 
+/// The swap of `--write table` loses its connection: it is retried, and the new table is in place
+/// once, whole (before the retry, the swap ended the run with exit 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swap_whose_connection_drops_is_retried() {
+    let db = TestDb::test_server();
+    let expected = db.load_fixtures_and_file_result(true).await;
+    let server = db.server.as_ref().unwrap();
+    server.inject(Fault {
+        when: FaultMatch::Contains("sp_rename".into()),
+        action: FaultAction::Drop,
+        times: 1,
+    });
+    let args = [
+        RUN_MSSQL,
+        &["--write", "table", RESULT_TABLE, "--retry-backoff-ms", "20"],
+    ]
+    .concat();
+    let (code, stdout, stderr) = db.run(&args);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("swap failed, retrying"), "{stderr}");
+    assert_eq!(db.read(RESULT_TABLE).await, expected);
+}
+
 /// A deadlock on one partition: retried. Failing for good: the run exits 2 naming the partition,
 /// the others are written, and a re-run completes the table without doubling anything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
