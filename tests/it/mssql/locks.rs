@@ -526,6 +526,53 @@ async fn sigterm_during_a_table_write_keeps_the_old_table_whole() {
     );
 }
 
+/// A second signal exits at once, without waiting for the unit in flight: the server rolls back
+/// the transaction whose connection is gone, so every distributor is whole (here: all last
+/// night's), nothing stays locked, and the next run completes the job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_exits_at_once_and_the_target_keeps_whole_distributors() {
+    let db = TestDb::test_server();
+    let expected = db.load_fixtures_and_file_result(true).await;
+    let old = db.read(PLAN).await;
+    let server = db.server.as_ref().unwrap();
+    let delay = Duration::from_secs(8);
+    server.inject(Fault {
+        when: FaultMatch::Contains("UPDATE t SET".into()),
+        action: FaultAction::Delay(delay),
+        times: 1,
+    });
+    let args = [RUN_MSSQL, &["--json"]].concat();
+    let mut run = Running::start(db.routeflow().args(&args));
+    wait_for_request(server, "UPDATE t SET");
+    let delayed_since = Instant::now();
+    run.signal(libc::SIGTERM);
+    run.wait_for_line("a second signal exits at once");
+    run.signal(libc::SIGINT);
+    let (code, stdout, stderr) = run.finish();
+    let exited_after = delayed_since.elapsed();
+    assert_eq!(code, Some(130), "the second signal's code\n{stderr}");
+    assert!(stderr.contains("second signal: exiting now"), "{stderr}");
+    assert!(stdout.is_empty(), "no report: it did not wait ({stdout})");
+    assert!(
+        exited_after < delay,
+        "exited {exited_after:?} after the unit's update began: it waited for the delayed unit"
+    );
+    // The server side of the delayed update ends; the transaction, its client gone, rolls back.
+    std::thread::sleep(delay.saturating_sub(exited_after) + Duration::from_secs(1));
+    let target = by_distributor(&db.read(PLAN).await);
+    assert_eq!(
+        target,
+        by_distributor(&old),
+        "every distributor is last night's, whole"
+    );
+    db.ok(&args);
+    assert_eq!(
+        db.read(PLAN).await,
+        expected,
+        "the next run takes the lock and completes the job"
+    );
+}
+
 /// A run whose lock connection drops before the write (the server then releases the lock, and
 /// another run may take it) writes nothing and fails.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,7 +33,7 @@ mod writes;
 static REAL_SERVER: Mutex<()> = Mutex::new(());
 const RESULT_TABLE: &str = "RoutePlanResult";
 /// `routeflow run` from SQL Server back to SQL Server, without a snapshot.
-const RUN_MSSQL: &[&str] = &[
+pub(crate) const RUN_MSSQL: &[&str] = &[
     "-q",
     "run",
     "--input",

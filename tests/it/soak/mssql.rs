@@ -14,7 +14,7 @@ use tds_server::{Fault, FaultAction, FaultMatch, ServerHandle};
 use super::Rng;
 use super::rows::Observed;
 use super::trials::{Kind, Target};
-use crate::mssql::{Target as Server, TestDb};
+use crate::mssql::{RUN_MSSQL, Target as Server, TestDb};
 
 const PLAN: &str = "MonthlyRoutePlan_temp";
 const RESULT: &str = "RoutePlanResult";
@@ -62,20 +62,9 @@ impl SqlTarget {
                 ))
                 .await;
         });
-        target.db.ok(&[
-            "-q",
-            "run",
-            "--input",
-            "mssql",
-            "--output",
-            "mssql",
-            "--no-snapshot",
-            "--write",
-            "table",
-            RESULT,
-            "--target-stops",
-            "40",
-        ]);
+        target
+            .db
+            .ok(&[RUN_MSSQL, &["--write", "table", RESULT, "--target-stops", "40"]].concat());
         target.exec(&format!("SELECT * INTO {RESULT_COPY} FROM {RESULT}"));
         target
     }
@@ -154,17 +143,9 @@ impl Target for SqlTarget {
     }
 
     fn run_args(&self, kind: Kind) -> Vec<String> {
-        let mut args = vec![
-            "run",
-            "--input",
-            "mssql",
-            "--output",
-            "mssql",
-            "--no-snapshot",
-            "--json",
-            "--retry-backoff-ms",
-            "20",
-        ];
+        // Not quiet: the soak aims its kills by the log.
+        let mut args = RUN_MSSQL[1..].to_vec();
+        args.extend(["--json", "--retry-backoff-ms", "20"]);
         if kind == Kind::Table {
             args.extend(["--write", "table", RESULT]);
         }
