@@ -8,6 +8,7 @@
 //! materialised table lives in a later stage than the one that materialises it. Every name is a
 //! view (or table) of the context, so analysts can query any stage with the same names.
 
+pub mod curve;
 pub mod geo;
 pub mod options;
 pub mod sequence;
