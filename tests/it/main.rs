@@ -2,12 +2,15 @@
 
 mod cli;
 mod files_output;
+mod malformed;
 mod map;
 mod mssql;
 mod pipeline;
+mod properties;
 mod rules;
 mod snapshots;
 mod soak;
 mod sources;
 mod sql;
 mod support;
+mod validate;

@@ -25,6 +25,7 @@ use tempfile::TempDir;
 use crate::support::{FIXTURES, Row, read_output, routeflow, text_rows};
 
 mod faults;
+mod injection;
 mod locks;
 mod reads;
 mod writes;

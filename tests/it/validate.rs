@@ -1,0 +1,1 @@
+//! `routeflow validate`: every data problem reported per table, with examples naming the row.
