@@ -139,16 +139,19 @@ pub fn kind_of(e: &(dyn StdError + 'static)) -> Kind {
 }
 
 /// An error and its causes on one line, for logs read the morning after. DataFusion's wrapper of an
-/// error raised in routeflow's own code adds only "External error", so it is left out.
+/// error raised in routeflow's own code adds only "External error", so it is left out; so is a cause
+/// whose text the line already holds (many errors print their source as part of their own message).
 pub fn one_line(e: &(dyn StdError + 'static)) -> String {
-    let mut parts = Vec::new();
+    let mut parts: Vec<String> = Vec::new();
     let mut next = Some(e);
     while let Some(e) = next {
-        if !matches!(
+        let wrapper = matches!(
             e.downcast_ref::<DataFusionError>(),
             Some(DataFusionError::External(_))
-        ) {
-            parts.push(e.to_string());
+        );
+        let text = e.to_string();
+        if !wrapper && !parts.iter().any(|p| p.contains(text.trim())) {
+            parts.push(text);
         }
         next = e.source();
     }
@@ -184,5 +187,19 @@ mod tests {
         );
         let io = std::io::Error::other("disk full");
         assert_eq!(kind_of(&io), Kind::Failure);
+    }
+
+    #[test]
+    fn one_line_names_each_cause_once() {
+        let arrow = arrow::error::ArrowError::CastError("Cannot cast string 'abc' to Float64".into());
+        let wrapped = DataFusionError::Context(
+            "reading customer.csv".into(),
+            Box::new(DataFusionError::ArrowError(Box::new(arrow), None)),
+        );
+        let line = one_line(&wrapped);
+        assert_eq!(line.matches("Cannot cast string 'abc'").count(), 1, "{line}");
+        assert!(line.starts_with("reading customer.csv"), "{line}");
+        let chained = bad_input_from("table customer unreadable", std::io::Error::other("disk gone"));
+        assert_eq!(one_line(&chained), "table customer unreadable: disk gone");
     }
 }
