@@ -23,26 +23,32 @@ use crate::schema::{CUSTYPE, STOP_NO};
 const STAGE: &str = "#rf_stage";
 
 impl MssqlSink {
-    /// The plan table and its columns, with a `custype` column added when it has none.
+    /// The plan table and its columns. A missing `custype` column is added only once the widths
+    /// are checked ([`Self::add_custype`]): a refused write leaves the table as it was.
     pub(super) async fn prepare_in_place(&self) -> Result<(String, Vec<SqlColumn>)> {
         let table = &self.plan_table;
-        let mut columns = catalog::columns(&self.db, table).await?.ok_or_else(|| {
+        let columns = catalog::columns(&self.db, table).await?.ok_or_else(|| {
             crate::error::bad_input(format!(
                 "SQL Server {}: table {table} does not exist",
                 self.db.target()
             ))
         })?;
-        if find_column(&columns, CUSTYPE).is_none() {
-            let sql = format!(
-                "ALTER TABLE {} ADD {} varchar(20) NULL",
-                qualified(&self.db, table),
-                quote_ident(CUSTYPE)
-            );
-            self.batch(&sql, table).await?;
-            info!(table = %table, "added column custype varchar(20) to the plan table");
-            columns = catalog::columns(&self.db, table).await?.unwrap_or_default();
-        }
         Ok((table.clone(), columns))
+    }
+
+    /// `columns` of the plan table `table`, with a `custype` column added when it has none.
+    pub(super) async fn add_custype(&self, table: &str, columns: Vec<SqlColumn>) -> Result<Vec<SqlColumn>> {
+        if find_column(&columns, CUSTYPE).is_some() {
+            return Ok(columns);
+        }
+        let sql = format!(
+            "ALTER TABLE {} ADD {} varchar(20) NULL",
+            qualified(&self.db, table),
+            quote_ident(CUSTYPE)
+        );
+        self.batch(&sql, table).await?;
+        info!(table = %table, "added column custype varchar(20) to the plan table");
+        Ok(catalog::columns(&self.db, table).await?.unwrap_or_default())
     }
 
     /// Stages the unit, waits for its turn, then updates and inserts in one transaction.

@@ -179,6 +179,8 @@ impl MssqlSink {
     }
 
     /// Rule 8: reports (or, strict, refuses) values longer than their column before writing any.
+    /// A refusal changes nothing: the plan table's missing `custype` column is added only after this
+    /// check, and `write_all` drops a refused table write's (empty) staging table.
     fn check_widths(
         &self,
         target: &str,
@@ -298,7 +300,19 @@ impl DataSink for MssqlSink {
             *self.outcome.lock().expect("sink outcome") = SinkOutcome::not_started(&partitions);
             return Ok(0);
         };
-        let truncations = self.check_widths(&target, &columns, &partitions)?;
+        let truncations = match self.check_widths(&target, &columns, &partitions) {
+            Ok(truncations) => truncations,
+            Err(refused) => {
+                if matches!(self.options.mode, WriteMode::Table(_)) {
+                    self.discard_staging(&target).await;
+                }
+                return Err(refused);
+            }
+        };
+        let columns = match &self.options.mode {
+            WriteMode::InPlace => self.add_custype(&target, columns).await?,
+            WriteMode::Table(_) => columns,
+        };
 
         let units = into_units(partitions, self.options.concurrency.max(1));
         info!(table = %target, units = units.len(), "writing");

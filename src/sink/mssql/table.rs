@@ -37,6 +37,16 @@ impl MssqlSink {
         Ok((staging, columns))
     }
 
+    /// Drops the staging table `staging` of a write refused before any row went in
+    /// (`--strict-widths`), so that a refused run leaves no table behind. Best effort: the refusal
+    /// is what the run reports, and the next run drops the table anyway.
+    pub(super) async fn discard_staging(&self, staging: &str) {
+        let sql = format!("DROP TABLE IF EXISTS {}", qualified(&self.db, staging));
+        if let Err(e) = self.batch(&sql, staging).await {
+            warn!(table = %staging, error = %e, "could not drop the staging table");
+        }
+    }
+
     /// Bulk-loads the unit into the staging table in its own transaction. A retry first deletes
     /// whatever an earlier attempt left of the unit (a commit whose answer was lost), so it never
     /// doubles rows; a first attempt has nothing to delete in the new table.

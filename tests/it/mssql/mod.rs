@@ -28,6 +28,7 @@ mod faults;
 mod injection;
 mod locks;
 mod reads;
+mod strict;
 mod writes;
 
 /// Tests against one real server share its tables, so they take turns.
