@@ -24,12 +24,20 @@ pub fn validate_table_name(name: &str) -> Result<()> {
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && body.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if ok {
-        Ok(())
-    } else {
-        Err(crate::error::bad_input(format!(
-            "table name {name:?} is not allowed: use letters, digits and _ (at most {MAX_IDENT}), starting with a letter"
-        )))
+        return Ok(());
     }
+    // Debug-quoted, so control and direction characters show as escapes; a long name cut short.
+    let count = name.chars().count();
+    let shown = match count > MAX_IDENT {
+        true => format!(
+            "{:?}… ({count} characters)",
+            name.chars().take(40).collect::<String>()
+        ),
+        false => format!("{name:?}"),
+    };
+    Err(crate::error::bad_input(format!(
+        "table name {shown} is not allowed: use letters, digits and _ (at most {MAX_IDENT}), starting with a letter"
+    )))
 }
 
 /// The columns of `table` in the pool's schema, in table order; `None` when there is no such table.

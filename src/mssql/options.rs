@@ -94,14 +94,16 @@ impl MssqlRunOptions {
         )))
     }
 
-    /// How the SQL Server sink writes, with `concurrency` partitions at once.
-    pub fn sink_options(&self, concurrency: usize) -> MssqlSinkOptions {
-        MssqlSinkOptions {
+    /// How the SQL Server sink writes, with `concurrency` partitions at once; a `--write table`
+    /// name that is not a plain identifier is refused here, before anything is read or written.
+    pub fn sink_options(&self, concurrency: usize) -> Result<MssqlSinkOptions> {
+        self.write.check()?;
+        Ok(MssqlSinkOptions {
             mode: self.write.clone(),
             strict_widths: self.strict_widths,
             concurrency,
             retries: self.retries,
             backoff: Duration::from_millis(self.retry_backoff_ms),
-        }
+        })
     }
 }

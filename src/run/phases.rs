@@ -125,10 +125,13 @@ pub(super) async fn open(config: &RunConfig, started: &Started) -> Result<Opened
 fn open_output(ctx: &SessionContext, config: &RunConfig, run_id: &str) -> Result<Option<Box<dyn Output>>> {
     Ok(match (config.dry_run, is_mssql(&config.output)) {
         (true, _) => None,
-        (false, true) => Some(Box::new(MssqlOutput::new(
-            config.mssql.connect(config.concurrency)?,
-            config.mssql.sink_options(config.concurrency),
-        ))),
+        (false, true) => {
+            let options = config.mssql.sink_options(config.concurrency)?;
+            Some(Box::new(MssqlOutput::new(
+                config.mssql.connect(config.concurrency)?,
+                options,
+            )))
+        }
         (false, false) => Some(Box::new(ParquetOutput::new(
             Location::resolve(ctx, &config.output)?,
             run_id,

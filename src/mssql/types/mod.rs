@@ -72,21 +72,25 @@ impl SqlColumn {
     }
 
     /// T-SQL declaration for CREATE TABLE, e.g. "nvarchar(50)", "nvarchar(max)", "decimal(10,7)";
-    /// a type routeflow does not map is declared by its bare name.
+    /// a type routeflow does not map is declared by its name, bracket-quoted: it comes from the
+    /// server's catalog (a user-defined type may be named anything) and goes into T-SQL text.
     pub fn declaration(&self) -> String {
         let t = self.type_name();
-        match table::lookup(&t).map(|sql| sql.rule) {
-            Some(table::Rule::Length(_)) => match self.max_length {
+        let Some(sql) = table::lookup(&t) else {
+            return quote_ident(&t);
+        };
+        match sql.rule {
+            table::Rule::Length(_) => match self.max_length {
                 Some(-1) => format!("{t}(max)"),
                 Some(n) if n > 0 => format!("{t}({n})"),
                 _ => t,
             },
-            Some(table::Rule::Decimal) => format!(
+            table::Rule::Decimal => format!(
                 "{t}({},{})",
                 self.precision.unwrap_or(18),
                 self.scale.unwrap_or(0)
             ),
-            Some(table::Rule::Scale) => format!("{t}({})", self.scale.unwrap_or(7)),
+            table::Rule::Scale => format!("{t}({})", self.scale.unwrap_or(7)),
             _ => t,
         }
     }

@@ -122,6 +122,11 @@ fn declaration_renders_lengths_precision_and_scale() {
         (col("a", "float", None, Some(53), None), "float"),
         (col("a", "money", None, Some(19), Some(4)), "money"),
         (col("a", "ntext", Some(1073741823), None, None), "ntext"),
+        (col("a", "geography", None, None, None), "[geography]"),
+        (
+            col("a", "x]; drop table t;--", None, None, None),
+            "[x]]; drop table t;--]",
+        ),
     ];
     for (column, expected) in cases {
         assert_eq!(column.declaration(), expected, "{column:?}");

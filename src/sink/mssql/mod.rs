@@ -72,6 +72,28 @@ pub enum WriteMode {
     Table(String),
 }
 
+impl WriteMode {
+    /// Refuses a `table` name that is not a plain identifier (letters, digits, `_`; see
+    /// [`validate_table_name`]), or a temporary table: the name is quoted into T-SQL, and a run
+    /// should fail on it at once, not after reading and planning the whole month.
+    pub fn check(&self) -> Result<()> {
+        let Self::Table(name) = self else {
+            return Ok(());
+        };
+        validate_table_name(name)?;
+        if name.starts_with('#') {
+            return Err(crate::error::bad_input(format!(
+                "--write table {name}: a temporary table would vanish with the connection"
+            )));
+        }
+        validate_table_name(&format!("{name}{STAGING_SUFFIX}")).map_err(|_| {
+            crate::error::bad_input(format!(
+                "--write table {name}: the name is too long for its staging table {name}{STAGING_SUFFIX}"
+            ))
+        })
+    }
+}
+
 /// Knobs of the sink.
 #[derive(Debug, Clone)]
 pub struct MssqlSinkOptions {
@@ -111,15 +133,7 @@ impl MssqlSink {
         schema: SchemaRef,
         options: MssqlSinkOptions,
     ) -> Result<Self> {
-        if let WriteMode::Table(name) = &options.mode {
-            validate_table_name(name)?;
-            validate_table_name(&format!("{name}{STAGING_SUFFIX}"))?;
-            if name.starts_with('#') {
-                return Err(crate::error::bad_input(format!(
-                    "--write table {name}: a temporary table would vanish with the connection"
-                )));
-            }
-        }
+        options.mode.check()?;
         Ok(Self {
             db,
             plan_table: plan_table.to_string(),

@@ -23,13 +23,7 @@ impl Session {
         for constraint in &create.constraints {
             let columns = |cols: &[sqlparser::ast::IndexColumn]| {
                 cols.iter()
-                    .map(|c| {
-                        c.column
-                            .expr
-                            .to_string()
-                            .trim_matches(['[', ']', '"'])
-                            .to_string()
-                    })
+                    .map(|c| super::dml::expr_name(&c.column.expr))
                     .collect::<Vec<_>>()
             };
             match constraint {
@@ -122,7 +116,7 @@ impl Session {
             .columns
             .iter()
             .map(|c| {
-                let name = quote(c.column.expr.to_string().trim_matches(['[', ']', '"']));
+                let name = quote(&super::dml::expr_name(&c.column.expr));
                 if c.column.options.asc == Some(false) {
                     format!("{name} DESC")
                 } else {

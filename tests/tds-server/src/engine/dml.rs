@@ -4,8 +4,8 @@
 
 use rusqlite::Connection;
 use sqlparser::ast::{
-    AssignmentTarget, Delete, Expr, FromTable, Insert, JoinConstraint, JoinOperator, Statement, TableFactor,
-    TableObject, TableWithJoins, Update, UpdateTableFromKind,
+    AssignmentTarget, Delete, Expr, FromTable, Insert, JoinConstraint, JoinOperator, ObjectNamePart,
+    Statement, TableFactor, TableObject, TableWithJoins, Update, UpdateTableFromKind,
 };
 
 use super::catalog::{self, Table, TableColumn, quote};
@@ -29,9 +29,8 @@ impl Session {
                 .columns
                 .iter()
                 .map(|c| {
-                    let name = c.0.last().map(|p| p.to_string()).unwrap_or_default();
-                    let name = name.trim_matches(['[', ']', '"']);
-                    find(&columns, name)
+                    let name = c.0.last().map(part_name).unwrap_or_default();
+                    find(&columns, &name)
                 })
                 .collect::<Result<_, _>>()?
         };
@@ -91,8 +90,8 @@ impl Session {
             let AssignmentTarget::ColumnName(target) = &assignment.target else {
                 return Err(error::unsupported("tuple assignments"));
             };
-            let name = target.0.last().map(|p| p.to_string()).unwrap_or_default();
-            types.push(find(&columns, name.trim_matches(['[', ']', '"']))?);
+            let name = target.0.last().map(part_name).unwrap_or_default();
+            types.push(find(&columns, &name)?);
         }
         let scope = Scope::of(&self.conn, &update, params);
         self.rewrite(&scope, &mut update)?;
@@ -216,6 +215,24 @@ pub fn insert_rows(
     Ok(count)
 }
 
+/// The name an identifier stands for, unquoted: `[a]]b]` is `a]b` (not its text with the
+/// brackets trimmed, which would also eat a name's own leading or trailing `[`, `]` or `"`).
+pub(super) fn part_name(part: &ObjectNamePart) -> String {
+    match part.as_ident() {
+        Some(ident) => ident.value.clone(),
+        None => part.to_string(),
+    }
+}
+
+/// The column an expression names, unquoted (see [`part_name`]).
+pub(super) fn expr_name(e: &Expr) -> String {
+    match e {
+        Expr::Identifier(ident) => ident.value.clone(),
+        Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.clone()).unwrap_or_default(),
+        other => other.to_string(),
+    }
+}
+
 fn find<'c>(columns: &'c [TableColumn], name: &str) -> Result<&'c TableColumn, SqlError> {
     columns
         .iter()
@@ -226,7 +243,6 @@ fn find<'c>(columns: &'c [TableColumn], name: &str) -> Result<&'c TableColumn, S
 /// Removes from a FROM list the table factor `key` names (by alias, else by table name) and returns
 /// it; the ON conditions of joins it took part in go to `conditions`.
 fn take_factor(from: &mut Vec<TableWithJoins>, key: &str, conditions: &mut Vec<Expr>) -> Option<TableFactor> {
-    let key = key.trim_matches(['[', ']', '"']);
     let matches = |f: &TableFactor| match f {
         TableFactor::Table { alias: Some(a), .. } => a.name.value.eq_ignore_ascii_case(key),
         TableFactor::Table {

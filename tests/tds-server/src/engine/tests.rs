@@ -1140,3 +1140,20 @@ fn shuffled_rows_keep_what_order_by_fixes() {
     let sorted_union = select(&mut s, &format!("{union} ORDER BY k"), &[]).1;
     assert_eq!(sorted_union, plain);
 }
+
+/// Bracketed names are taken by their value: `[a]]b[]` is the column `a]b[`, in an INSERT's column
+/// list, an UPDATE's SET and a key (the brackets were once trimmed off the text, eating the `[`).
+#[test]
+fn bracketed_names_keep_their_brackets() {
+    let db = db();
+    let mut s = db.engine.session().unwrap();
+    ok(
+        &mut s,
+        "CREATE TABLE t ([a]]b[] nvarchar(20), [\"q\"] int, PRIMARY KEY ([a]]b[])); \
+         INSERT INTO t ([a]]b[], [\"q\"]) VALUES (@P1, 1); UPDATE t SET [\"q\"] = 2 WHERE [a]]b[] = @P1",
+        &[p("@P1", SqlType::NVarChar(Some(20)), text("O'Brien"))],
+    );
+    let (columns, rows) = select(&mut s, "SELECT [a]]b[], [\"q\"] FROM t", &[]);
+    assert_eq!(columns[0].name, "a]b[");
+    assert_eq!(rows, [vec![text("O'Brien"), Value::Int(2)]]);
+}
