@@ -186,7 +186,8 @@ async fn check_widths(
         let cut = bulk::check_widths(&batch?, columns, truncations, describe)
             .map_err(|e| db.error(Some(table), &e))?;
         if strict && let Some(t) = cut.first() {
-            return Err(db.error(
+            // Data the owner must fix, not a failure: bad input (exit 3), and nothing was deleted yet.
+            return Err(db.bad_input(
                 Some(table),
                 &format!(
                     "{} value(s) do not fit (--strict-widths), e.g. column {}: {:?} is {} characters, the column {}",

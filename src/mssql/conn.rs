@@ -279,12 +279,19 @@ impl Mssql {
 
     /// An error naming the server, database and (when given) table.
     pub fn error(&self, table: Option<&str>, e: &dyn fmt::Display) -> DataFusionError {
+        DataFusionError::Execution(self.message(table, e))
+    }
+
+    /// The same, for data the user must fix (exit 3).
+    pub fn bad_input(&self, table: Option<&str>, e: &dyn fmt::Display) -> DataFusionError {
+        crate::error::bad_input(self.message(table, e))
+    }
+
+    fn message(&self, table: Option<&str>, e: &dyn fmt::Display) -> String {
         let message = crate::redact::redact(&e.to_string());
         match table {
-            Some(t) => {
-                DataFusionError::Execution(format!("SQL Server {}, table {t}: {message}", self.target))
-            }
-            None => DataFusionError::Execution(format!("SQL Server {}: {message}", self.target)),
+            Some(t) => format!("SQL Server {}, table {t}: {message}", self.target),
+            None => format!("SQL Server {}: {message}", self.target),
         }
     }
 }

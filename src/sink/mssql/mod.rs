@@ -208,7 +208,8 @@ impl MssqlSink {
                 .map_err(|e| crate::error::bad_input(e.to_string()))?;
         }
         if self.options.strict_widths && report.count > 0 {
-            return Err(DataFusionError::Execution(format!(
+            // Data the owner must fix: bad input (exit 3), refused before anything is written.
+            return Err(crate::error::bad_input(format!(
                 "{} value(s) do not fit their column in {target} (--strict-widths): {}",
                 report.count,
                 report.examples.join("; ")

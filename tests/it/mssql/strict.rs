@@ -53,10 +53,10 @@ async fn too_wide_for_the_plan(db: &TestDb) {
     db.load_fixtures().await;
 }
 
-/// Runs routeflow expecting the strict refusal: exit 1, an error naming a row that does not fit.
+/// Runs routeflow expecting the strict refusal: exit 3 (bad input), an error naming a row that does not fit.
 fn refused(db: &TestDb, args: &[&str]) {
     let (code, _, stderr) = db.run(args);
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 3, "{stderr}");
     assert!(
         stderr.contains("--strict-widths") && stderr.contains(".Name of ("),
         "{stderr}"

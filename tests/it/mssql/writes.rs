@@ -55,7 +55,7 @@ async fn production_widths_truncate_and_report_or_refuse() {
         db.create_schema(false).await;
         db.load_fixtures().await;
         let (code, _, stderr) = db.run(&[RUN_MSSQL, &["--strict-widths"]].concat());
-        assert_eq!(code, 1, "{stderr}");
+        assert_eq!(code, 3, "a value too wide is bad input: {stderr}");
         assert!(stderr.contains("MonthlyRoutePlan_temp.Name of ("), "{stderr}");
         assert!(stderr.contains("the column 15"), "{stderr}");
 
@@ -111,7 +111,7 @@ async fn copy_checks_widths_before_deleting_anything() {
             "distributors",
         ];
         let (code, _, stderr) = db.run(&[&copy[..], &["--strict-widths"]].concat());
-        assert_eq!(code, 1, "{stderr}");
+        assert_eq!(code, 3, "a value too wide is bad input: {stderr}");
         assert!(
             stderr.contains("--strict-widths") && stderr.contains("Name"),
             "{stderr}"
