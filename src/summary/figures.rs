@@ -66,7 +66,7 @@ const DISTANCE: &str =
 
 /// Routes sequenced along the curve: more distinct stops with coordinates than `$1`
 /// (`MAX_MATRIX_STOPS`), largest first.
-const CURVE_SEQUENCED: &str = "SELECT DistributorID, AgentID, CAST(RouteDate AS VARCHAR) AS RouteDate,
+const CURVE_SEQUENCED: &str = "SELECT DistributorID, AgentID, RouteDate,
                 COUNT(latitude) AS stops
          FROM route_stops GROUP BY DistributorID, AgentID, RouteDate HAVING COUNT(latitude) > $1
          ORDER BY stops DESC, DistributorID, AgentID, RouteDate";
@@ -141,13 +141,15 @@ async fn curve_sequenced(ctx: &SessionContext) -> Result<(u64, Vec<RouteSize>)> 
         .await?;
     let mut routes = Vec::new();
     for batch in &batches {
-        let column = |i: usize| batch.column(i).as_string::<i32>();
+        // The key as text, whatever string or date type the plan's columns have.
+        let text = |i: usize| arrow::compute::cast(batch.column(i), &arrow::datatypes::DataType::Utf8);
+        let (dist, agent, date) = (text(0)?, text(1)?, text(2)?);
         let stops = batch.column(3).as_primitive::<Int64Type>();
         for i in 0..batch.num_rows() {
             routes.push(RouteSize {
-                distributor_id: column(0).value(i).to_string(),
-                agent_id: column(1).value(i).to_string(),
-                route_date: column(2).value(i).to_string(),
+                distributor_id: dist.as_string::<i32>().value(i).to_string(),
+                agent_id: agent.as_string::<i32>().value(i).to_string(),
+                route_date: date.as_string::<i32>().value(i).to_string(),
                 stops: stops.value(i).max(0) as u64,
             });
         }

@@ -67,7 +67,7 @@ macro_rules! route_size_examples {
 const ROUTES_OVER_100: Check = Check {
     key: "routes_over_100_stops",
     table: ROUTE_PLAN,
-    description: "routes of more than 100 distinct stops (real routes have 60 to a few hundred)",
+    description: "routes of more than 100 distinct stops (the top-up target is 60)",
     per: Per::Route,
     param: Param::None,
     count: "SELECT COUNT(*) AS n FROM validate_route_sizes WHERE stops > 100",

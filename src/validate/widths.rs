@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::Int64Type;
+use datafusion::common::TableReference;
 use datafusion::error::Result;
 use datafusion::logical_expr::ident;
 use datafusion::prelude::{DataFrame, SessionContext};
@@ -77,7 +78,7 @@ impl Target {
 
     /// The two width checks: the plan's values, and the names of prospects the top-up may add.
     pub async fn check(&self, ctx: &SessionContext, examples: usize) -> Result<Vec<(String, Problem)>> {
-        let mut plan = ctx.table(ROUTE_PLAN).await?;
+        let mut plan = ctx.table(TableReference::bare(ROUTE_PLAN)).await?;
         if self.mode == WriteMode::InPlace {
             // In place, rows without a full key are not written (rule 1): the sink skips them.
             let full_key = ROW_KEY
@@ -93,7 +94,7 @@ impl Target {
             Some(name) => {
                 let prospects = ctx
                     .sql(
-                        "SELECT p.tdlinx, p._src_ord, p.store_name_nielsen AS Name
+                        "SELECT p.tdlinx, p._src_ord, e.store_name_nielsen AS Name
                          FROM validate_prospects AS p JOIN eligible_prospects AS e ON p.tdlinx = e.tdlinx",
                     )
                     .await?;
