@@ -28,6 +28,7 @@ use crate::mssql::options::{MssqlRunOptions, is_mssql};
 use crate::names::stage;
 use crate::plan::PlanOptions;
 use crate::run::{open_source, register_sources, session};
+use crate::source::spill::ReadOnce;
 use crate::summary::Filters;
 use check::{Check, Per};
 pub use thresholds::Threshold;
@@ -206,7 +207,10 @@ pub async fn validate(config: &ValidateConfig) -> Result<Report> {
         true => Some(widths::Target::open(&config.mssql, config.concurrency).await?),
         false => None,
     };
-    register_sources(&ctx, source.as_ref(), &config.filters, None).await?;
+    // A live database is read once into temporary files, as a run reads it: the checks read the
+    // tables many times, and must all see the same rows.
+    let read_once = source.cache_reads().then(ReadOnce::new).transpose()?;
+    register_sources(&ctx, source.as_ref(), &config.filters, read_once.as_ref()).await?;
     crate::plan::register_through(&ctx, &config.plan, stage::ROUTES).await?;
     check::register_helpers(&ctx).await?;
 
