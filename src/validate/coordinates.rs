@@ -9,7 +9,7 @@ use crate::schema::{DISTRIBUTORS, ROUTE_PLAN};
 const STOPS_WITHOUT_COORDINATES: Check = Check {
     key: "stops_without_coordinates",
     table: ROUTE_PLAN,
-    description: "distinct stops without usable coordinates, by reason: they get StopNo 100 and are not sequenced",
+    description: "distinct stops without usable coordinates, by reason: not sequenced, they get the StopNo of --no-coords-stop (100)",
     per: Per::Stop,
     param: Param::None,
     count: "SELECT COUNT(coord_issue) AS n FROM plan_stops",
