@@ -13,7 +13,8 @@
 //!
 //! [`run`] wires them together for a batch run and produces the [`summary`]; [`snapshot`] keeps what a
 //! run read and wrote for auditors, [`sql`] lets analysts query sources, stages and snapshots, and
-//! [`map`] draws a run's routes for planners.
+//! [`map`] draws a run's routes for planners. [`validate`] reports what is wrong with the input
+//! data, with the same stage views, without writing anything.
 
 pub mod config;
 pub mod copy;
@@ -34,3 +35,4 @@ pub mod snapshot;
 pub mod source;
 pub mod sql;
 pub mod summary;
+pub mod validate;

@@ -1,4 +1,4 @@
-//! The `routeflow` command line: `run`, `explain`, `sql`, `map`, `snapshots`, `copy`, `generate`,
+//! The `routeflow` command line: `run`, `validate`, `explain`, `sql`, `map`, `snapshots`, `copy`, `generate`,
 //! `config`, `completions` and `man`.
 //!
 //! This file only parses and dispatches: each subcommand's arguments and the code that calls the
@@ -52,6 +52,7 @@ fn main() -> ExitCode {
 async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => cli::run::run(args, cli.quiet, cli.log_format).await,
+        Command::Validate(args) => cli::validate::validate(args).await,
         Command::Explain(args) => cli::explain::explain(args).await,
         Command::Sql(args) => cli::sql::sql(args).await,
         Command::Map(args) => cli::map::map(args).await,

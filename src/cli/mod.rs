@@ -15,6 +15,7 @@ pub mod run;
 pub mod signals;
 pub mod snapshots;
 pub mod sql;
+pub mod validate;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -70,6 +71,11 @@ pub enum Command {
     ///
     /// Example: routeflow run --input fixtures/small --output out/
     Run(run::RunArgs),
+    /// Report every data problem of the input, per table, with counts and example rows; write
+    /// nothing. Exit 1 when a --fail-on threshold is exceeded.
+    ///
+    /// Example: routeflow validate --input fixtures/small --fail-on null_keys=0
+    Validate(validate::ValidateArgs),
     /// Print the logical and physical plan of a stage (default: the output table).
     ///
     /// Example: routeflow explain --view route_stops

@@ -117,7 +117,13 @@ pub async fn register(
     materialize: bool,
     on_stage: impl FnMut(&str, &[(&str, usize)]),
 ) -> Result<()> {
-    register_stages(ctx, options, materialize, None, on_stage).await
+    register_stages(ctx, options, materialize, None, None, on_stage).await
+}
+
+/// The stages up to and including `last`, materialised, and no further: what `routeflow validate`
+/// checks the data against, without the top-up or the sequencing.
+pub async fn register_through(ctx: &SessionContext, options: &PlanOptions, last: &str) -> Result<()> {
+    register_stages(ctx, options, true, None, Some(last), |_, _| {}).await
 }
 
 /// [`register`] for a batch run: materialised, and the sequencing operator counts every route it
@@ -128,7 +134,7 @@ pub async fn register_for_run(
     progress: &Progress,
     on_stage: impl FnMut(&str, &[(&str, usize)]),
 ) -> Result<()> {
-    register_stages(ctx, options, true, Some(progress), on_stage).await
+    register_stages(ctx, options, true, Some(progress), None, on_stage).await
 }
 
 async fn register_stages(
@@ -136,6 +142,7 @@ async fn register_stages(
     options: &PlanOptions,
     materialize: bool,
     progress: Option<&Progress>,
+    last: Option<&str>,
     mut on_stage: impl FnMut(&str, &[(&str, usize)]),
 ) -> Result<()> {
     for udf in geo::udfs() {
@@ -172,6 +179,9 @@ async fn register_stages(
             rows.extend(stage.materialize.iter().copied().zip(counts));
         }
         on_stage(stage.name, &rows);
+        if last == Some(stage.name) {
+            break;
+        }
     }
     Ok(())
 }

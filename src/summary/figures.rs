@@ -9,8 +9,14 @@ use arrow::datatypes::{Float64Type, Int64Type};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
 
-use super::{DataFigures, Distance, Duplicates, ProspectsAdded, Routes, Rows, Stops};
+use datafusion::common::ScalarValue;
+use tracing::warn;
+
+use super::{
+    CURVE_SEQUENCED_LISTED, DataFigures, Distance, Duplicates, ProspectsAdded, RouteSize, Routes, Rows, Stops,
+};
 use crate::plan::geo::CoordIssue;
+use crate::plan::sequence::MAX_MATRIX_STOPS;
 
 /// Routes, those below the target before the top-up, and those without a centroid.
 const ROUTES: &str = "SELECT COUNT(*) AS total,
@@ -58,6 +64,13 @@ const DISTANCE: &str =
                 CAST(SUM(CAST(round(nn_km * 1000000.0) AS BIGINT)) AS DOUBLE) / 1000000.0 AS nn
          FROM route_summary";
 
+/// Routes sequenced along the curve: more distinct stops with coordinates than `$1`
+/// (`MAX_MATRIX_STOPS`), largest first.
+const CURVE_SEQUENCED: &str = "SELECT DistributorID, AgentID, RouteDate,
+                COUNT(latitude) AS stops
+         FROM route_stops GROUP BY DistributorID, AgentID, RouteDate HAVING COUNT(latitude) > $1
+         ORDER BY stops DESC, DistributorID, AgentID, RouteDate";
+
 /// Routes by where their depot came from.
 const DEPOTS: &str = "SELECT depot_source, COUNT(*) FROM routes GROUP BY 1";
 
@@ -72,7 +85,7 @@ const CUSTYPE_ROWS: &str = "SELECT custype, CAST(SUM(n) AS BIGINT) FROM (
 /// Computes the data figures from the stage tables registered on `ctx`.
 pub async fn data_figures(ctx: &SessionContext) -> Result<DataFigures> {
     // Independent queries over the stage tables and sources: run at once, so both cores work.
-    let (routes, added, short, plan, stops, reasons, dups, km, depots, custype_rows) = futures::try_join!(
+    let (routes, added, short, plan, stops, reasons, dups, km, depots, custype_rows, curve) = futures::try_join!(
         one_row(ctx, ROUTES),
         counts(ctx, ADDED_BY_STAGE),
         one_row(ctx, SHORT_AFTER_TOPUP),
@@ -83,6 +96,7 @@ pub async fn data_figures(ctx: &SessionContext) -> Result<DataFigures> {
         one_row(ctx, DISTANCE),
         counts(ctx, DEPOTS),
         counts(ctx, CUSTYPE_ROWS),
+        curve_sequenced(ctx),
     )?;
     let prospects_added = prospects_added(&added);
     let read = int(&plan, "read");
@@ -92,6 +106,8 @@ pub async fn data_figures(ctx: &SessionContext) -> Result<DataFigures> {
             below_target_before: int(&routes, "below"),
             short_after_topup: int(&short, "short"),
             without_centroid: int(&routes, "no_centroid"),
+            curve_sequenced: curve.0,
+            curve_sequenced_routes: curve.1,
         },
         rows: Rows {
             read,
@@ -111,6 +127,45 @@ pub async fn data_figures(ctx: &SessionContext) -> Result<DataFigures> {
         distance_km: distance(&km),
         depots,
     })
+}
+
+/// How many routes were sequenced along the curve, and the largest of them. Each is logged as a
+/// warning: such a route is usually a data error (a route key that merges many routes).
+async fn curve_sequenced(ctx: &SessionContext) -> Result<(u64, Vec<RouteSize>)> {
+    let limit = ScalarValue::from(MAX_MATRIX_STOPS as i64);
+    let batches = ctx
+        .sql(CURVE_SEQUENCED)
+        .await?
+        .with_param_values(vec![limit])?
+        .collect()
+        .await?;
+    let mut routes = Vec::new();
+    for batch in &batches {
+        // The key as text, whatever string or date type the plan's columns have.
+        let text = |i: usize| arrow::compute::cast(batch.column(i), &arrow::datatypes::DataType::Utf8);
+        let (dist, agent, date) = (text(0)?, text(1)?, text(2)?);
+        let stops = batch.column(3).as_primitive::<Int64Type>();
+        for i in 0..batch.num_rows() {
+            routes.push(RouteSize {
+                distributor_id: dist.as_string::<i32>().value(i).to_string(),
+                agent_id: agent.as_string::<i32>().value(i).to_string(),
+                route_date: date.as_string::<i32>().value(i).to_string(),
+                stops: stops.value(i).max(0) as u64,
+            });
+        }
+    }
+    for r in &routes {
+        warn!(
+            DistributorID = %r.distributor_id,
+            AgentID = %r.agent_id,
+            RouteDate = %r.route_date,
+            stops = r.stops,
+            "route of more than {MAX_MATRIX_STOPS} stops with coordinates sequenced along a space-filling curve, not optimised"
+        );
+    }
+    let count = routes.len() as u64;
+    routes.truncate(CURVE_SEQUENCED_LISTED);
+    Ok((count, routes))
 }
 
 /// Prospects added by each top-up stage, from the counts by stage.

@@ -97,6 +97,29 @@ pub struct Routes {
     pub short_after_topup: u64,
     /// Routes with no customer with coordinates: no centroid, so no radius stage.
     pub without_centroid: u64,
+    /// Routes of more than [`MAX_MATRIX_STOPS`] distinct stops with coordinates: ordered along a
+    /// space-filling curve instead of optimised (usually a route key that merges many routes).
+    ///
+    /// [`MAX_MATRIX_STOPS`]: crate::plan::sequence::MAX_MATRIX_STOPS
+    pub curve_sequenced: u64,
+    /// The largest of them (at most [`CURVE_SEQUENCED_LISTED`]), largest first.
+    pub curve_sequenced_routes: Vec<RouteSize>,
+}
+
+/// How many curve-sequenced routes the summary lists.
+pub const CURVE_SEQUENCED_LISTED: usize = 10;
+
+/// A route and its number of distinct stops with coordinates.
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteSize {
+    #[serde(rename = "DistributorID")]
+    pub distributor_id: String,
+    #[serde(rename = "AgentID")]
+    pub agent_id: String,
+    /// `YYYY-MM-DD`.
+    #[serde(rename = "RouteDate")]
+    pub route_date: String,
+    pub stops: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

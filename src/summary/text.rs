@@ -56,6 +56,23 @@ impl RunSummary {
                 self.routes.below_target_before, self.routes.short_after_topup
             ),
         );
+        if self.routes.curve_sequenced > 0 {
+            let listed: Vec<String> = self
+                .routes
+                .curve_sequenced_routes
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}/{}/{} {} stops",
+                        r.distributor_id, r.agent_id, r.route_date, r.stops
+                    )
+                })
+                .collect();
+            lines.line(
+                "routes sequenced along the curve",
+                format!("{} ({})", self.routes.curve_sequenced, listed.join(", ")),
+            );
+        }
         let reasons = joined(
             self.stops
                 .without_coordinates_by_reason
