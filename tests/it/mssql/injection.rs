@@ -1,5 +1,5 @@
 //! No value ever becomes SQL: hostile IDs, names, column names and table names go through `copy`,
-//! `run` (both write modes) and `sql`, and come back verbatim (or cut to a narrower column and
+//! `validate`, `run` (both write modes) and `sql`, and come back verbatim (or cut to a narrower column and
 //! reported), while every other table stays as it was. Table names that are not plain identifiers
 //! are refused (exit 3) before anything reaches the server.
 //!
@@ -255,6 +255,7 @@ async fn hostile_values_and_names_never_become_sql() {
             nul_is_refused_whole_by_babelfish(&h, extra).await;
         }
         copy_in_and_out(&h, &input).await;
+        validate_names_rows_verbatim(&h).await;
         let plan = run_in_place(&h, &input).await;
         run_into_a_table(&h, &plan).await;
         query_with_sql(&h, &input).await;
@@ -311,6 +312,58 @@ async fn copy_in_and_out(h: &Hostile, input: &Input) {
             "{table} copied out differs"
         );
     }
+}
+
+/// `validate` over the hostile tables (and their SQL Server target's widths) writes nothing, and
+/// the rows its examples name carry the values the server holds, character for character: the
+/// hostile keys among them.
+async fn validate_names_rows_verbatim(h: &Hostile) {
+    let args = [
+        "-q",
+        "validate",
+        "--input",
+        "mssql",
+        "--output",
+        "mssql",
+        "--format",
+        "json",
+        "--examples",
+        "100",
+    ];
+    let ran = h.step(Step::new(&args, 0, &[])).await;
+    let report: serde_json::Value = serde_json::from_str(&ran.stdout).expect("validate JSON");
+    let mut stored = BTreeSet::new();
+    for table in [ROUTE_PLAN, "customer", "prospective", "custvisit", "distributors"] {
+        for row in h.read(table).await {
+            stored.extend(row.into_values().flatten());
+        }
+    }
+    let mut named = BTreeSet::new();
+    for table in report["tables"].as_array().expect("tables") {
+        for problem in table["problems"].as_array().expect("problems") {
+            for example in problem["examples"].as_array().expect("examples") {
+                let row = example["row"].as_object().expect("example row");
+                named.extend(row.values().filter_map(|v| v.as_str().map(String::from)));
+            }
+        }
+    }
+    let unknown: Vec<_> = named
+        .iter()
+        .filter(|v| !stored.contains(*v) && !is_date(v))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "validate named values the server does not hold: {unknown:?}"
+    );
+    assert!(
+        named.iter().any(|v| v.contains("DROP TABLE")),
+        "validate's examples name hostile keys verbatim: {named:?}"
+    );
+}
+
+/// A `YYYY-MM-DD` date as validate prints it (the server's `date` reads back in another form).
+fn is_date(v: &str) -> bool {
+    v.len() == 10 && v.as_bytes()[4] == b'-' && v.as_bytes()[7] == b'-'
 }
 
 /// `run --write in-place`: every row keeps its values, the eligible hostile prospects are added,
