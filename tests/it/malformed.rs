@@ -89,6 +89,7 @@ impl Case {
         for part in expected {
             assert!(line.contains(part), "{part:?} not in {line:?}");
         }
+        assert_eq!(line.matches(expected[0]).count(), 1, "repeated: {line}");
         assert!(!line.contains("Execution error"), "{line}");
         assert_eq!(tree(&self.output()), before, "the published output changed");
         assert!(!self.output().join(".routeflow/lock").exists(), "a lock was left");
