@@ -90,7 +90,9 @@ impl Case {
             assert!(line.contains(part), "{part:?} not in {line:?}");
         }
         assert_eq!(line.matches(expected[0]).count(), 1, "repeated: {line}");
-        assert!(!line.contains("Execution error"), "{line}");
+        for wrapper in ["Execution error", "External error", "Arrow error"] {
+            assert!(!line.contains(wrapper), "{line}");
+        }
         assert_eq!(tree(&self.output()), before, "the published output changed");
         assert!(!self.output().join(".routeflow/lock").exists(), "a lock was left");
         line.to_string()
