@@ -372,3 +372,34 @@ fn empty_prospect_and_visit_tables_are_allowed_with_a_warning() {
         );
     }
 }
+
+#[tokio::test]
+async fn empty_sql_server_tables_are_refused_after_the_single_read() {
+    let db = crate::mssql::TestDb::test_server();
+    db.create_schema(false).await;
+    let out = db.dir.path().join("out");
+    let args = [
+        "-q",
+        "run",
+        "--input",
+        "mssql",
+        "--no-snapshot",
+        "--output",
+        out.to_str().unwrap(),
+    ];
+    let (code, _, stderr) = db.run(&args);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("has no rows (table MonthlyRoutePlan_temp): nothing to route"),
+        "{stderr}"
+    );
+    db.exec(
+        "INSERT INTO MonthlyRoutePlan_temp (CustNo, RouteDate, AgentID, DistributorID) \
+         VALUES ('C1', '2026-12-01', 'A1', 'D1')",
+    )
+    .await;
+    let (code, _, stderr) = db.run(&args);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("has no rows (table customer)"), "{stderr}");
+    assert!(!out.exists(), "nothing written to {out:?}");
+}
