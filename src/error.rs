@@ -139,23 +139,33 @@ pub fn kind_of(e: &(dyn StdError + 'static)) -> Kind {
 }
 
 /// An error and its causes on one line, for logs read the morning after. DataFusion's wrapper of an
-/// error raised in routeflow's own code adds only "External error", so it is left out; so is a cause
-/// whose text the line already holds (many errors print their source as part of their own message).
+/// error raised in routeflow's own code adds only "External error", so it is left out; so is a
+/// cause the line already holds (wrappers that repeat their cause's text), and whatever wraps bad
+/// input (see [`bad_input_start`]).
 pub fn one_line(e: &(dyn StdError + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(e);
+    let mut next = Some(bad_input_start(e).unwrap_or(e));
     while let Some(e) = next {
-        let wrapper = matches!(
+        let text = e.to_string();
+        let external = matches!(
             e.downcast_ref::<DataFusionError>(),
             Some(DataFusionError::External(_))
         );
-        let text = e.to_string();
-        if !wrapper && !parts.iter().any(|p| p.contains(text.trim())) {
+        if !external && !parts.iter().any(|p| p.contains(text.trim())) {
             parts.push(text);
         }
         next = e.source();
     }
     parts.join(": ")
+}
+
+/// The first bad-input error in `e`'s chain: its message is written to be read on its own, and
+/// what DataFusion wraps around it while it travels out of a stream only repeats it.
+fn bad_input_start<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
+    match find(e)? {
+        ours @ Error::BadInput { .. } => Some(ours),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -201,5 +211,23 @@ mod tests {
         assert!(line.starts_with("reading customer.csv"), "{line}");
         let chained = bad_input_from("table customer unreadable", std::io::Error::other("disk gone"));
         assert_eq!(one_line(&chained), "table customer unreadable: disk gone");
+    }
+
+    #[test]
+    fn bad_input_is_one_line_however_it_was_wrapped() {
+        let shared =
+            DataFusionError::Shared(std::sync::Arc::new(DataFusionError::Shared(std::sync::Arc::new(
+                bad_input("in/customer.csv line 8, column latitude: \"abc\" is not a number"),
+            ))));
+        let line = one_line(anyhow::Error::from(shared).as_ref());
+        assert_eq!(
+            line,
+            "in/customer.csv line 8, column latitude: \"abc\" is not a number"
+        );
+        let caused = bad_input_from(
+            "in/x.parquet is not readable",
+            std::io::Error::other("Corrupt footer"),
+        );
+        assert_eq!(one_line(&caused), "in/x.parquet is not readable: Corrupt footer");
     }
 }

@@ -1,8 +1,10 @@
 //! A run's input: the source opened from `--input`, and its tables registered on the session, the
 //! plan table restricted by the run's filters.
 
+use std::any::Any;
 use std::sync::Arc;
 
+use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
 use datafusion::dataframe::DataFrame;
 use datafusion::error::Result;
@@ -13,7 +15,8 @@ use crate::mssql::options::{MssqlRunOptions, is_mssql};
 use crate::names::{CUST_NO, DISTRIBUTOR_ID, ROUTE_KEY};
 use crate::schema::{self, ROUTE_PLAN};
 use crate::source::Source;
-use crate::source::file::FileSource;
+use crate::source::empty;
+use crate::source::file::{FileSource, FileTable};
 use crate::source::location::Location;
 use crate::source::spill::ReadOnce;
 use crate::summary::Filters;
@@ -32,10 +35,14 @@ pub fn open_source(
     }
 }
 
-/// Opens every input table of `source` (failing on the first missing table or column) and registers
-/// them on `ctx`, the plan table restricted by `filters`. A batch run over a live database passes
-/// `read_once` to read each table once into temporary files (see [`ReadOnce`]); files, and the
-/// analysts' catalog, stay lazy and stream.
+/// Opens every input table of `source` (failing on the first missing table or column, or malformed
+/// file) and registers them on `ctx`, the plan table restricted by `filters`. A batch run over a
+/// live database passes `read_once` to read each table once into temporary files (see
+/// [`ReadOnce`]); files, and the analysts' catalog, stay lazy and stream.
+///
+/// Tables are held to the empty-table rule ([`empty`]) where it costs nothing: files count their
+/// rows when opened, a database read once is counted in its temporary files (a live one, read
+/// lazily by the catalog, is not); and the plan rows the filters keep must not be none.
 pub async fn register_sources(
     ctx: &SessionContext,
     source: &dyn Source,
@@ -44,33 +51,79 @@ pub async fn register_sources(
 ) -> Result<()> {
     let mut providers = Vec::new();
     for table in schema::INPUT_TABLES {
-        providers.push((table, source.table(table).await?));
+        let provider = source.table(table).await?;
+        let any: &dyn Any = provider.as_ref();
+        if let Some(file) = any.downcast_ref::<FileTable>() {
+            empty::check(table, file.origin(), file.rows() == 0)?;
+        }
+        providers.push((table, provider));
     }
     for (table, provider) in providers {
+        if table == ROUTE_PLAN {
+            register_plan(ctx, source, provider, filters, read_once).await?;
+            continue;
+        }
         let provider = match read_once {
-            Some(once) if table != ROUTE_PLAN => once.spill(ctx, table, provider).await?,
-            _ => provider,
+            Some(once) => {
+                let read = once.spill(ctx, table, provider).await?;
+                empty::check(table, &source.describe(), !has_rows(ctx, &read).await?)?;
+                read
+            }
+            None => provider,
         };
-        if table != ROUTE_PLAN {
-            ctx.register_table(TableReference::bare(table), provider)?;
-            continue;
-        }
-        if filters.distributor_ids.is_empty() && filters.limit_routes.is_none() {
-            let provider = match read_once {
-                Some(once) => once.spill(ctx, table, provider).await?,
-                None => provider,
-            };
-            ctx.register_table(TableReference::bare(table), provider)?;
-            continue;
-        }
-        let view = filtered(ctx.read_table(provider)?, filters)?.into_view();
-        let view = match read_once {
-            Some(once) => once.spill(ctx, table, view).await?,
-            None => view,
-        };
-        ctx.register_table(TableReference::bare(table), view)?;
+        ctx.register_table(TableReference::bare(table), provider)?;
     }
     Ok(())
+}
+
+/// Registers the plan table, restricted by `filters`, read once when `read_once` is given.
+async fn register_plan(
+    ctx: &SessionContext,
+    source: &dyn Source,
+    provider: Arc<dyn TableProvider>,
+    filters: &Filters,
+    read_once: Option<&ReadOnce>,
+) -> Result<()> {
+    let unfiltered = filters.distributor_ids.is_empty() && filters.limit_routes.is_none();
+    let plan = match unfiltered {
+        true => provider,
+        false => filtered(ctx.read_table(provider)?, filters)?.into_view(),
+    };
+    let plan = match read_once {
+        Some(once) => once.spill(ctx, ROUTE_PLAN, plan).await?,
+        None => plan,
+    };
+    if unfiltered {
+        if read_once.is_some() {
+            empty::check(ROUTE_PLAN, &source.describe(), !has_rows(ctx, &plan).await?)?;
+        }
+    } else if !has_rows(ctx, &plan).await? {
+        return Err(no_rows_kept(source, filters));
+    }
+    ctx.register_table(TableReference::bare(ROUTE_PLAN), plan)?;
+    Ok(())
+}
+
+/// Whether `table` has a row (reads at most one batch).
+async fn has_rows(ctx: &SessionContext, table: &Arc<dyn TableProvider>) -> Result<bool> {
+    Ok(ctx
+        .read_table(Arc::clone(table))?
+        .limit(0, Some(1))?
+        .count()
+        .await?
+        > 0)
+}
+
+/// The filters kept no plan row: most likely a mistyped distributor id.
+fn no_rows_kept(source: &dyn Source, filters: &Filters) -> datafusion::error::DataFusionError {
+    let what = match filters.distributor_ids.as_slice() {
+        [] => "with a whole route key (--limit-routes)".to_string(),
+        ids => format!("for distributor(s) {}", ids.join(", ")),
+    };
+    crate::error::bad_input(format!(
+        "no plan rows {what} in {}: nothing to route",
+        source.describe()
+    ))
 }
 
 /// The plan rows of the selected distributors and, with `--limit-routes N`, of the first N routes in

@@ -10,6 +10,7 @@ use arrow::compute::{CastOptions, can_cast_types, cast_with_options};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::error::{DataFusionError, Result};
 
+use super::bad_value::first_bad_value;
 use crate::schema::{self, ROUTE_PLAN, SOURCE_ORDINAL};
 
 /// Where an output column comes from.
@@ -29,6 +30,8 @@ pub struct TableLayout {
     pub table: String,
     pub schema: SchemaRef,
     pub columns: Vec<ColumnSource>,
+    /// What the table is read from, for messages.
+    pub origin: String,
 }
 
 impl TableLayout {
@@ -67,6 +70,7 @@ impl TableLayout {
             table: table.to_string(),
             schema: Arc::new(Schema::new(fields)),
             columns,
+            origin: origin.to_string(),
         })
     }
 
@@ -86,13 +90,30 @@ impl TableLayout {
 
     /// Builds the projected output batch from a stored batch that holds exactly the columns
     /// `stored_indices(projection)` (in that order); `first_ordinal` is the source position of its
-    /// first row.
+    /// first row. A value that cannot be cast is bad input, named by table and column (a source
+    /// that knows rows better uses [`TableLayout::convert_located`]).
     pub fn convert(
         &self,
         projection: &[usize],
         projected_schema: &SchemaRef,
         stored: &RecordBatch,
         first_ordinal: i64,
+    ) -> Result<RecordBatch> {
+        let origin = format!("table {} in {}", self.table, self.origin);
+        self.convert_located(projection, projected_schema, stored, first_ordinal, &|_| {
+            origin.clone()
+        })
+    }
+
+    /// [`TableLayout::convert`], naming the position of a value that cannot be cast by
+    /// `position(row in batch)`, e.g. `customer.csv line 8`.
+    pub fn convert_located(
+        &self,
+        projection: &[usize],
+        projected_schema: &SchemaRef,
+        stored: &RecordBatch,
+        first_ordinal: i64,
+        position: &dyn Fn(usize) -> String,
     ) -> Result<RecordBatch> {
         let stored_idx = self.stored_indices(projection);
         let rows = stored.num_rows();
@@ -110,11 +131,7 @@ impl TableLayout {
                         Arc::clone(a)
                     } else {
                         cast_with_options(a, target, &options).map_err(|e| {
-                            DataFusionError::Execution(format!(
-                                "column {}.{}: cannot read a value as {target}: {e}",
-                                self.table,
-                                self.schema.field(i).name()
-                            ))
+                            self.cast_error(self.schema.field(i).name(), a, target, e, position)
                         })?
                     }
                 }
@@ -131,6 +148,31 @@ impl TableLayout {
             arrays,
             &options,
         )?)
+    }
+
+    /// Bad input naming the first value of `column` that does not cast, where it is, and why.
+    fn cast_error(
+        &self,
+        column: &str,
+        array: &ArrayRef,
+        target: &DataType,
+        error: arrow::error::ArrowError,
+        position: &dyn Fn(usize) -> String,
+    ) -> DataFusionError {
+        match first_bad_value(array, target) {
+            Some(bad) => crate::error::bad_input(format!(
+                "{}, column {column}: {}",
+                position(bad.row),
+                bad.describe()
+            )),
+            None => crate::error::bad_input_from(
+                format!(
+                    "{}, column {column}: cannot read a value as {target}",
+                    position(0)
+                ),
+                error,
+            ),
+        }
     }
 }
 

@@ -5,15 +5,16 @@
 //! order on one partition so the source ordinal is the true source order, which the contract's
 //! "first row wins" rules need. DataFusion repartitions downstream for the parallel stages.
 
+mod csv;
+mod csv_text;
+mod parquet;
+
+use std::error::Error as StdError;
 use std::fmt;
-use std::io::Cursor;
 use std::sync::Arc;
 
-use arrow::csv::ReaderBuilder;
-use arrow::csv::reader::Format;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
-use bytes::Bytes;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result};
@@ -21,24 +22,13 @@ use datafusion::execution::TaskContext;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
-use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt, TryStreamExt};
+use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
-use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ArrowReaderOptions;
-use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
-use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 
 use super::Source;
 use super::canonical::TableLayout;
 use super::location::Location;
 use super::stream::{ScanExec, SourceScan, column_list};
-use crate::schema;
-
-/// Rows per batch when decoding CSV (Parquet keeps its reader's default).
-const CSV_BATCH_ROWS: usize = 8192;
-/// Rows used to infer CSV column types.
-const CSV_INFER_ROWS: usize = 10_000;
 
 /// Tables stored as files under one directory or URL.
 #[derive(Debug, Clone)]
@@ -78,50 +68,71 @@ enum Encoding {
     },
 }
 
-/// One source table stored as files.
+/// One source table stored as files, checked when opened (see [`csv`] and [`parquet`]).
 #[derive(Debug)]
 pub struct FileTable {
     store: Arc<dyn ObjectStore>,
     files: Vec<ObjectMeta>,
+    /// Each file as the user names it (under the location they gave), for messages.
+    shown: Vec<String>,
     encoding: Encoding,
     layout: Arc<TableLayout>,
+    rows: u64,
 }
 
 impl FileTable {
-    /// Finds the table's files and checks their columns against the contract.
+    /// Finds the table's files and checks them: columns against the contract, and a CSV file whole.
     pub async fn open(location: &Location, table: &str) -> Result<Self> {
         let store = Arc::clone(&location.store);
-        let origin = &location.display;
         let (files, is_csv) = find_files(location, table).await?;
-        let (stored_schema, encoding) = if is_csv {
-            let schema = infer_csv_schema(&store, &files[0], table).await?;
-            (schema.clone(), Encoding::Csv { schema })
+        let shown: Vec<String> = files.iter().map(|f| shown_path(location, f)).collect();
+        let (encoding, layout, rows) = if is_csv {
+            let checked = csv::open(&store, &files[0], &shown[0], table).await?;
+            let encoding = Encoding::Csv {
+                schema: checked.schema,
+            };
+            (encoding, checked.layout, checked.rows)
         } else {
-            let first = parquet_schema(&store, &files[0]).await?;
-            for other in &files[1..] {
-                let schema = parquet_schema(&store, other).await?;
-                if schema.fields().len() != first.fields().len()
-                    || schema
-                        .fields()
-                        .iter()
-                        .zip(first.fields())
-                        .any(|(a, b)| a.name() != b.name())
-                {
-                    return Err(crate::error::bad_input(format!(
-                        "table {table} in {origin}: file {} has other columns than {}",
-                        other.location, files[0].location
-                    )));
-                }
-            }
-            (first, Encoding::Parquet)
+            let (schema, rows) = parquet::open(&store, &files, &shown, table).await?;
+            let origin = match files.len() {
+                1 => shown[0].clone(),
+                _ => location.subdir(table).display,
+            };
+            (
+                Encoding::Parquet,
+                TableLayout::new(table, &schema, &origin)?,
+                rows,
+            )
         };
-        let layout = Arc::new(TableLayout::new(table, &stored_schema, origin)?);
         Ok(Self {
             store,
             files,
+            shown,
             encoding,
-            layout,
+            layout: Arc::new(layout),
+            rows,
         })
+    }
+
+    /// The table's rows, counted when it was opened.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// What the table is read from: its file, or its directory of files.
+    pub fn origin(&self) -> &str {
+        &self.layout.origin
+    }
+}
+
+/// `file` as the user would name it: the location as they gave it, then the path below it.
+fn shown_path(location: &Location, file: &ObjectMeta) -> String {
+    match file.location.prefix_match(&location.prefix) {
+        Some(parts) => {
+            let below: Vec<String> = parts.map(|p| p.as_ref().to_string()).collect();
+            format!("{}/{}", location.display.trim_end_matches('/'), below.join("/"))
+        }
+        None => file.location.to_string(),
     }
 }
 
@@ -152,40 +163,6 @@ async fn find_files(location: &Location, table: &str) -> Result<(Vec<ObjectMeta>
     Ok((files, false))
 }
 
-async fn parquet_schema(store: &Arc<dyn ObjectStore>, file: &ObjectMeta) -> Result<SchemaRef> {
-    let reader = ObjectReader::new(store, file);
-    let builder = ParquetRecordBatchStreamBuilder::new(reader)
-        .await
-        .map_err(|e| DataFusionError::Execution(format!("reading {}: {e}", file.location)))?;
-    Ok(Arc::clone(builder.schema()))
-}
-
-async fn infer_csv_schema(store: &Arc<dyn ObjectStore>, file: &ObjectMeta, table: &str) -> Result<SchemaRef> {
-    let bytes = store.get(&file.location).await?.bytes().await?;
-    let (inferred, _) = Format::default()
-        .with_header(true)
-        .infer_schema(Cursor::new(&bytes[..]), Some(CSV_INFER_ROWS))
-        .map_err(|e| DataFusionError::Execution(format!("reading {}: {e}", file.location)))?;
-    let text_columns: Vec<&str> = schema::columns(table)
-        .unwrap_or_default()
-        .iter()
-        .filter(|c| c.data_type == schema::CanonicalType::Utf8)
-        .map(|c| c.name)
-        .collect();
-    let fields: Vec<Field> = inferred
-        .fields()
-        .iter()
-        .map(|f| {
-            if text_columns.iter().any(|c| f.name().eq_ignore_ascii_case(c)) {
-                Field::new(f.name(), DataType::Utf8, true)
-            } else {
-                f.as_ref().clone().with_nullable(true)
-            }
-        })
-        .collect();
-    Ok(Arc::new(Schema::new(fields)))
-}
-
 #[async_trait]
 impl TableProvider for FileTable {
     fn schema(&self) -> SchemaRef {
@@ -209,7 +186,12 @@ impl TableProvider for FileTable {
         let schema = Arc::new(self.layout.schema.project(&projection)?);
         let scan = FileScan {
             store: Arc::clone(&self.store),
-            files: self.files.clone(),
+            files: self
+                .files
+                .iter()
+                .cloned()
+                .zip(self.shown.iter().cloned())
+                .collect(),
             encoding: self.encoding.clone(),
             layout: Arc::clone(&self.layout),
             projection,
@@ -221,11 +203,12 @@ impl TableProvider for FileTable {
 /// Streams a file table's rows in source order, cast to the canonical schema, on one partition.
 pub type FileScanExec = ScanExec<FileScan>;
 
-/// What a [`FileScanExec`] reads: the table's files in path order, and the columns `projection`.
+/// What a [`FileScanExec`] reads: the table's files in path order (each with the name people know
+/// it by), and the columns `projection`.
 #[derive(Debug)]
 pub struct FileScan {
     store: Arc<dyn ObjectStore>,
-    files: Vec<ObjectMeta>,
+    files: Vec<(ObjectMeta, String)>,
     encoding: Encoding,
     layout: Arc<TableLayout>,
     projection: Vec<usize>,
@@ -270,13 +253,18 @@ impl SourceScan for FileScan {
         let out_schema = Arc::clone(&schema);
         let stream = async_stream::try_stream! {
             let mut ordinal: i64 = 0;
-            for file in files {
-                let mut batches = open_file(&store, &file, &encoding, &stored_idx, batch_size).await?;
+            for (file, shown) in files {
+                let mut batches = open_file(&store, &file, &shown, &encoding, &stored_idx, batch_size).await?;
+                let mut read = 0usize;
                 while let Some(batch) = batches.next().await {
-                    let batch = batch?;
-                    let rows = batch.num_rows() as i64;
-                    yield layout.convert(&projection, &out_schema, &batch, ordinal)?;
-                    ordinal += rows;
+                    let batch = batch.map_err(|e| parquet::damaged(
+                        format!("{shown}: cannot read the rows after row {read}; the file is damaged"),
+                        e,
+                    ))?;
+                    let position = |row: usize| format!("{shown} row {}", read + row + 1);
+                    yield layout.convert_located(&projection, &out_schema, &batch, ordinal, &position)?;
+                    ordinal += batch.num_rows() as i64;
+                    read += batch.num_rows();
                 }
             }
         };
@@ -284,105 +272,29 @@ impl SourceScan for FileScan {
     }
 }
 
-type BatchStream = futures::stream::BoxStream<'static, Result<arrow::array::RecordBatch>>;
+/// Stored batches of one file, or why the next could not be decoded.
+type BatchStream = futures::stream::BoxStream<
+    'static,
+    std::result::Result<arrow::array::RecordBatch, Box<dyn StdError + Send + Sync>>,
+>;
 
 /// Opens one file as a stream of stored batches holding the columns `stored_idx`.
 async fn open_file(
     store: &Arc<dyn ObjectStore>,
     file: &ObjectMeta,
+    shown: &str,
     encoding: &Encoding,
     stored_idx: &[usize],
     batch_size: usize,
 ) -> Result<BatchStream> {
-    let context =
-        |e: &dyn fmt::Display| DataFusionError::Execution(format!("reading {}: {e}", file.location));
     match encoding {
-        Encoding::Parquet => {
-            let reader = ObjectReader::new(store, file);
-            let builder = ParquetRecordBatchStreamBuilder::new(reader)
-                .await
-                .map_err(|e| context(&e))?;
-            let mask = ProjectionMask::roots(builder.parquet_schema(), stored_idx.iter().copied());
-            let stream = builder
-                .with_projection(mask)
-                .with_batch_size(batch_size)
-                .build()
-                .map_err(|e| context(&e))?;
-            let location = file.location.clone();
-            Ok(stream
-                .map_err(move |e| DataFusionError::Execution(format!("reading {location}: {e}")))
-                .boxed())
-        }
+        Encoding::Parquet => parquet::stream(store, file, shown, stored_idx, batch_size).await,
         Encoding::Csv { schema } => {
-            // CSV inputs are small hand-made or exported tables: read whole, decode in batches.
-            let bytes = store.get(&file.location).await?.bytes().await?;
-            let reader = ReaderBuilder::new(Arc::clone(schema))
-                .with_header(true)
-                .with_batch_size(CSV_BATCH_ROWS)
-                .with_projection(stored_idx.to_vec())
-                .build(Cursor::new(bytes))
-                .map_err(|e| context(&e))?;
-            let location = file.location.clone();
-            let batches = reader
-                .map(move |b| b.map_err(|e| DataFusionError::Execution(format!("reading {location}: {e}"))));
-            Ok(futures::stream::iter(batches).boxed())
+            // Checked whole when the table was opened: decoding it again cannot fail on the data.
+            let text = csv::read(store, file).await?;
+            let reader = csv::reader(text, schema, stored_idx.to_vec())
+                .map_err(|e| crate::error::bad_input_from(format!("{shown}: cannot read the file"), e))?;
+            Ok(futures::stream::iter(reader.map(|b| b.map_err(|e| Box::new(e) as _))).boxed())
         }
-    }
-}
-
-/// Reads one Parquet object with ranged requests; the size is known from the listing, so the footer
-/// is fetched without probing.
-#[derive(Debug, Clone)]
-struct ObjectReader {
-    store: Arc<dyn ObjectStore>,
-    path: object_store::path::Path,
-    size: u64,
-}
-
-impl ObjectReader {
-    fn new(store: &Arc<dyn ObjectStore>, file: &ObjectMeta) -> Self {
-        Self {
-            store: Arc::clone(store),
-            path: file.location.clone(),
-            size: file.size,
-        }
-    }
-}
-
-fn parquet_err(e: object_store::Error) -> parquet::errors::ParquetError {
-    parquet::errors::ParquetError::External(Box::new(e))
-}
-
-impl AsyncFileReader for ObjectReader {
-    fn get_bytes(&mut self, range: std::ops::Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
-        async move { self.store.get_range(&self.path, range).await.map_err(parquet_err) }.boxed()
-    }
-
-    fn get_byte_ranges(
-        &mut self,
-        ranges: Vec<std::ops::Range<u64>>,
-    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
-        async move {
-            self.store
-                .get_ranges(&self.path, &ranges)
-                .await
-                .map_err(parquet_err)
-        }
-        .boxed()
-    }
-
-    fn get_metadata<'a>(
-        &'a mut self,
-        options: Option<&'a ArrowReaderOptions>,
-    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
-        async move {
-            let size = self.size;
-            let metadata = ParquetMetaDataReader::new()
-                .with_arrow_reader_options(options)
-                .load_and_finish(self, size)
-                .await?;
-            Ok(Arc::new(metadata))
-        }
-        .boxed()
     }
 }

@@ -3,7 +3,9 @@
 //! A source hands the plan one DataFusion `TableProvider` per contract table, already in canonical
 //! types and with a source-order ordinal column: files ([`file`]) or SQL Server ([`mssql`]).
 
+pub mod bad_value;
 pub mod canonical;
+pub mod empty;
 pub mod file;
 pub mod location;
 pub mod mssql;
