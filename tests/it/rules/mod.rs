@@ -11,7 +11,7 @@ mod topup;
 use routeflow::plan::PlanOptions;
 use routeflow::plan::sequence::SequenceMode;
 
-use crate::support::{Tables, get, run_tables};
+use crate::support::{Output, Tables, get, run_tables};
 
 /// Distributor D1's warehouse, a little south of the stores used below.
 fn depot() -> String {
@@ -23,6 +23,13 @@ fn nn() -> PlanOptions {
         sequence: SequenceMode::NearestNeighbor,
         ..PlanOptions::default()
     }
+}
+
+/// Runs `tables` with nearest-neighbour sequencing (its order is the contract's, exactly) and the
+/// top-up target `target_stops`.
+async fn run_nn(tables: &Tables, target_stops: u32) -> Output {
+    let plan = PlanOptions { target_stops, ..nn() };
+    run_tables(tables, plan).await
 }
 
 #[tokio::test]
@@ -134,14 +141,7 @@ async fn rule3_custype_precedence_customer_then_prospect_then_unknown() {
         distributors: vec![depot()],
         ..Default::default()
     };
-    let out = run_tables(
-        &tables,
-        PlanOptions {
-            target_stops: 0,
-            ..nn()
-        },
-    )
-    .await;
+    let out = run_nn(&tables, 0).await;
     assert_eq!(out.custype("BOTH").as_deref(), Some("customer"));
     assert_eq!(out.custype("PONLY").as_deref(), Some("prospect"));
     assert_eq!(out.custype("NEITHER").as_deref(), Some("unknown"));
@@ -161,14 +161,7 @@ async fn rule5_added_rows_copy_the_template_of_the_smallest_custno_row() {
         distributors: vec![depot()],
         ..Default::default()
     };
-    let out = run_tables(
-        &tables,
-        PlanOptions {
-            target_stops: 3,
-            ..nn()
-        },
-    )
-    .await;
+    let out = run_nn(&tables, 3).await;
     let added = out.cust("P1");
     assert_eq!(added.len(), 1);
     let r = added[0];
@@ -201,14 +194,7 @@ async fn rule8_extra_columns_survive_and_added_rows_leave_them_null() {
         distributors: vec![depot()],
         ..Default::default()
     };
-    let out = run_tables(
-        &tables,
-        PlanOptions {
-            target_stops: 2,
-            ..nn()
-        },
-    )
-    .await;
+    let out = run_nn(&tables, 2).await;
     assert_eq!(out.rows.len(), 2);
     assert_eq!(get(out.cust("C1")[0], "Remarks"), Some("keep me"));
     assert_eq!(get(out.cust("P1")[0], "Remarks"), None);

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use routeflow::plan::PlanOptions;
 use routeflow::plan::sequence::SequenceMode;
 
-use super::{depot, nn};
+use super::{depot, nn, run_nn};
 use crate::support::{Row, Tables, get, run_tables, text_rows};
 
 #[tokio::test]
@@ -100,14 +100,7 @@ async fn rule7_improved_path_is_shorter_than_nearest_neighbour_when_it_can_be() 
     .await;
     let d = &improved.summary.distance_km;
     assert!(d.sequence < d.nearest_neighbor - 1e-6, "{d:?}");
-    let nn_run = run_tables(
-        &tables,
-        PlanOptions {
-            target_stops: 0,
-            ..nn()
-        },
-    )
-    .await;
+    let nn_run = run_nn(&tables, 0).await;
     let d2 = &nn_run.summary.distance_km;
     assert!((d2.sequence - d2.nearest_neighbor).abs() < 1e-9);
     assert!((d2.sequence - d.nearest_neighbor).abs() < 1e-9);
@@ -195,14 +188,7 @@ async fn rule6_a_distributor_without_a_valid_location_starts_at_manila_exactly()
             "{dist}: route_km {km}, from {want:?} {leg}"
         );
     }
-    let out = run_tables(
-        &tables,
-        PlanOptions {
-            target_stops: 0,
-            ..nn()
-        },
-    )
-    .await;
+    let out = run_nn(&tables, 0).await;
     assert_eq!(out.summary.depots["fallback"], fallback.len() as u64);
     let expected_km = 5.0 * haversine_km(MANILA, STORE) + haversine_km((14.700, 121.100), STORE);
     // The summary rounds its km; a start 1.7 km off at (14.6, 121.0) would move this by kilometres.

@@ -7,7 +7,7 @@ use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use parquet::arrow::ArrowWriter;
 use routeflow::plan::PlanOptions;
 
-use super::{depot, nn};
+use super::{depot, nn, run_nn};
 use crate::support::{Tables, config, get, run_config, run_tables};
 
 #[tokio::test]
@@ -23,27 +23,13 @@ async fn rule4_barangay_stage_comes_before_radius_stage() {
         distributors: vec![depot()],
         ..Default::default()
     };
-    let out = run_tables(
-        &tables,
-        PlanOptions {
-            target_stops: 2,
-            ..nn()
-        },
-    )
-    .await;
+    let out = run_nn(&tables, 2).await;
     assert_eq!(out.cust("PB").len(), 1);
     assert!(out.cust("PR").is_empty());
     assert_eq!(out.summary.prospects_added.barangay, 1);
     assert_eq!(out.summary.prospects_added.radius, 0);
 
-    let out = run_tables(
-        &tables,
-        PlanOptions {
-            target_stops: 3,
-            ..nn()
-        },
-    )
-    .await;
+    let out = run_nn(&tables, 3).await;
     assert_eq!(
         out.cust("PR").len(),
         1,
@@ -83,14 +69,7 @@ async fn rule4_contested_prospect_goes_to_the_nearer_route() {
         distributors: vec![depot()],
         ..Default::default()
     };
-    let out = run_tables(
-        &tables,
-        PlanOptions {
-            target_stops: 2,
-            ..nn()
-        },
-    )
-    .await;
+    let out = run_nn(&tables, 2).await;
     let p = out.cust("P");
     assert_eq!(p.len(), 1, "each prospect is added at most once");
     assert_eq!(get(p[0], "AgentID"), Some("A2"));
@@ -115,14 +94,7 @@ async fn rule4_ineligible_prospects_are_never_added() {
         distributors: vec![depot()],
         ..Default::default()
     };
-    let out = run_tables(
-        &tables,
-        PlanOptions {
-            target_stops: 10,
-            ..nn()
-        },
-    )
-    .await;
+    let out = run_nn(&tables, 10).await;
     assert_eq!(out.cust("POK").len(), 1);
     assert!(out.cust("PVISITED").is_empty());
     assert!(out.cust("PBAD").is_empty());
@@ -150,14 +122,7 @@ async fn rule4_blank_barangay_never_matches_and_routes_without_centroid_use_pros
         distributors: vec![depot()],
         ..Default::default()
     };
-    let out = run_tables(
-        &tables,
-        PlanOptions {
-            target_stops: 3,
-            ..nn()
-        },
-    )
-    .await;
+    let out = run_nn(&tables, 3).await;
     assert_eq!(out.cust("PA").len(), 1, "lowest tdlinx first");
     assert!(out.cust("PZ").is_empty());
     assert!(out.cust("ABLANK").is_empty(), "a blank code never matches");
@@ -173,14 +138,7 @@ async fn rule4_full_routes_get_nothing() {
         distributors: vec![depot()],
         ..Default::default()
     };
-    let out = run_tables(
-        &tables,
-        PlanOptions {
-            target_stops: 2,
-            ..nn()
-        },
-    )
-    .await;
+    let out = run_nn(&tables, 2).await;
     assert!(out.cust("P1").is_empty());
     assert_eq!(out.summary.rows.added, 0);
 }
@@ -340,14 +298,7 @@ async fn rule4_equal_distance_ties_go_by_route_key_then_tdlinx_in_both_stages() 
             distributors: vec![depot(), "D2,14.590,121.000,Warehouse 2,x".into()],
             ..Default::default()
         };
-        let out = run_tables(
-            &tables,
-            PlanOptions {
-                target_stops: 2,
-                ..nn()
-            },
-        )
-        .await;
+        let out = run_nn(&tables, 2).await;
         for (prospect, dist, date) in [
             ("PA", "D1", "2026-12-02"),
             ("PB", "D1", "2026-12-03"),
@@ -388,14 +339,7 @@ async fn rule4_a_tdlinx_listed_twice_is_added_once_with_its_first_row() {
         distributors: vec![depot()],
         ..Default::default()
     };
-    let out = run_tables(
-        &tables,
-        PlanOptions {
-            target_stops: 2,
-            ..nn()
-        },
-    )
-    .await;
+    let out = run_nn(&tables, 2).await;
     let pa = out.cust("PA");
     assert_eq!(pa.len(), 1, "PA added at most once: {pa:?}");
     assert_eq!(get(pa[0], "Name"), Some("First row"), "the first row wins");
