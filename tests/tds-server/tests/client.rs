@@ -61,13 +61,16 @@ async fn exec(client: &mut Conn, sql: &str) {
 }
 
 async fn count(client: &mut Conn, table: &str) -> i32 {
-    let row = client
+    let stream = client
         .simple_query(format!("SELECT COUNT(*) FROM {table}"))
         .await
-        .unwrap()
-        .into_row()
-        .await
         .unwrap();
+    first_int(stream).await
+}
+
+/// The first column of a result's single row, as an `int`.
+async fn first_int(stream: tiberius::QueryStream<'_>) -> i32 {
+    let row = stream.into_row().await.unwrap();
     row.unwrap().get::<i32, _>(0).unwrap()
 }
 
@@ -446,14 +449,11 @@ async fn connect_as(server: &ServerHandle, program: &str) -> Conn {
 async fn applock(client: &mut Conn, resource: &str, timeout_ms: i32) -> i32 {
     let sql = "DECLARE @r int; EXEC @r = sp_getapplock @Resource = @P1, @LockMode = @P2, \
                @LockOwner = @P3, @LockTimeout = @P4; SELECT @r";
-    let row = client
+    let stream = client
         .query(sql, &[&resource, &"Exclusive", &"Session", &timeout_ms])
         .await
-        .unwrap()
-        .into_row()
-        .await
         .unwrap();
-    row.unwrap().get::<i32, _>(0).unwrap()
+    first_int(stream).await
 }
 
 /// An application lock owned by a session: exclusive, waited for up to the timeout, named by the
@@ -489,14 +489,8 @@ async fn application_locks_belong_to_the_session_and_go_with_it() {
     assert_eq!(code, 1);
     let sql =
         "DECLARE @r int; EXEC @r = sp_releaseapplock @Resource = @P1, @LockOwner = 'Session'; SELECT @r";
-    let row = other
-        .query(sql, &[&"routeflow:r"])
-        .await
-        .unwrap()
-        .into_row()
-        .await
-        .unwrap();
-    assert_eq!(row.unwrap().get::<i32, _>(0), Some(0));
+    let released = first_int(other.query(sql, &[&"routeflow:r"]).await.unwrap()).await;
+    assert_eq!(released, 0);
     let mut third = connect(&f.server).await;
     assert_eq!(applock(&mut third, "routeflow:r", 0).await, 0);
 }
