@@ -16,7 +16,9 @@ pub struct SqlArgs {
     input: InputArgs,
     #[command(flatten)]
     plan: PlanArgs,
-    /// Also query this snapshot's tables, as snapshot_input.<Table> and snapshot_output.<Table>.
+    /// Also query this snapshot's tables (`latest`: the last finished run), as
+    /// snapshot_input.<Table> and snapshot_output.<Table>. Any run is also reachable by name:
+    /// "snapshot_output@<RUN_ID>".<Table>; routeflow.snapshots lists them.
     #[arg(long, value_name = "RUN_ID")]
     snapshot: Option<String>,
     #[command(flatten)]
@@ -41,6 +43,7 @@ pub async fn sql(args: SqlArgs) -> anyhow::Result<()> {
             .snapshot
             .clone()
             .map(|id| (args.snapshot_dir.dir.clone(), id)),
+        runs: Some(args.snapshot_dir.dir.clone()),
     };
     let ctx = sql::catalog(&config).await?;
     match &args.query {

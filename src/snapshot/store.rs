@@ -169,17 +169,38 @@ impl SnapshotDir {
         Ok(result)
     }
 
+    /// One table of a finished run, read as the run wrote it; `None` when the run has no such table.
+    /// The session only lends its object stores and configuration: the provider stands alone.
+    pub async fn table(
+        &self,
+        ctx: &SessionContext,
+        run_id: &str,
+        role: Role,
+        name: &str,
+    ) -> Result<Option<Arc<dyn datafusion::catalog::TableProvider>>> {
+        let manifest = self.manifest(run_id).await?;
+        let Some(entry) = manifest.tables.iter().find(|t| t.role == role && t.name == name) else {
+            return Ok(None);
+        };
+        let run = self.run(run_id)?;
+        self.register_store(ctx, &run)?;
+        listing_table(ctx, &run, entry).await.map(Some)
+    }
+
+    /// Lets `ctx` read the run's files.
+    fn register_store(&self, ctx: &SessionContext, run: &Location) -> Result<()> {
+        let url = url::Url::parse(run.store_url.as_str())
+            .map_err(|e| DataFusionError::Internal(format!("store URL {}: {e}", run.store_url.as_str())))?;
+        ctx.register_object_store(&url, Arc::clone(&run.store));
+        Ok(())
+    }
+
     /// Registers the tables of a finished run on `ctx`: inputs under the schema `<prefix>input`, outputs
     /// under `<prefix>output` (e.g. `snapshot_output."MonthlyRoutePlan_temp"`).
     pub async fn register(&self, ctx: &SessionContext, run_id: &str, prefix: &str) -> Result<Manifest> {
         let manifest = self.manifest(run_id).await?;
         let run = self.run(run_id)?;
-        ctx.register_object_store(
-            &url::Url::parse(run.store_url.as_str()).map_err(|e| {
-                DataFusionError::Internal(format!("store URL {}: {e}", run.store_url.as_str()))
-            })?,
-            Arc::clone(&run.store),
-        );
+        self.register_store(ctx, &run)?;
         let catalog = ctx
             .catalog("datafusion")
             .ok_or_else(|| DataFusionError::Internal("no default catalog".into()))?;

@@ -7,6 +7,7 @@
 //! allocation, which competes for prospects across all routes, still sees every route).
 
 pub mod output;
+pub mod runs;
 pub mod shell;
 
 use std::path::Path;
@@ -35,9 +36,15 @@ pub struct CatalogConfig {
     pub plan: PlanOptions,
     /// How to reach SQL Server when the input is `mssql`.
     pub mssql: MssqlRunOptions,
-    /// A snapshot directory and run id whose tables to add.
+    /// A snapshot directory and run id (or `latest`, the last finished run) whose tables to add.
     pub snapshot: Option<(String, String)>,
+    /// A snapshot directory whose runs resolve when a query names them (`"snapshot_output@<RUN_ID>"`),
+    /// listed by `routeflow.snapshots`.
+    pub runs: Option<String>,
 }
+
+/// `--snapshot latest`: the last run that finished its snapshot.
+pub const LATEST_RUN: &str = "latest";
 
 /// A session holding sources, stage views and, when asked, a snapshot's tables.
 pub async fn catalog(config: &CatalogConfig) -> Result<SessionContext> {
@@ -48,9 +55,26 @@ pub async fn catalog(config: &CatalogConfig) -> Result<SessionContext> {
     plan::register(&ctx, &config.plan, false, |_, _| {}).await?;
     if let Some((dir, run_id)) = &config.snapshot {
         let dir = SnapshotDir::new(Location::resolve(&ctx, dir)?);
-        dir.register(&ctx, run_id, SNAPSHOT_SCHEMA_PREFIX).await?;
+        let run_id = match run_id.as_str() {
+            LATEST_RUN => latest_run(&dir).await?,
+            id => id.to_string(),
+        };
+        dir.register(&ctx, &run_id, SNAPSHOT_SCHEMA_PREFIX).await?;
+    }
+    if let Some(dir) = &config.runs {
+        runs::register(&ctx, SnapshotDir::new(Location::resolve(&ctx, dir)?))?;
     }
     Ok(ctx)
+}
+
+/// The id of the last run in `dir` that finished its snapshot.
+async fn latest_run(dir: &SnapshotDir) -> Result<String> {
+    let runs = dir.list().await?;
+    runs.into_iter()
+        .rev()
+        .find(|r| r.manifest.is_some())
+        .map(|r| r.run_id)
+        .ok_or_else(|| crate::error::bad_input(format!("no finished snapshot in {}", dir.location.display)))
 }
 
 /// Runs `query` and writes its result; returns the row count.

@@ -188,6 +188,7 @@ pub async fn fixture_catalog() -> SessionContext {
         plan: PlanOptions::default(),
         mssql: Default::default(),
         snapshot: None,
+        runs: None,
     })
     .await
     .unwrap()

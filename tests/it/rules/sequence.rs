@@ -154,6 +154,7 @@ async fn rule6_a_distributor_without_a_valid_location_starts_at_manila_exactly()
         },
         mssql: Default::default(),
         snapshot: None,
+        runs: None,
     })
     .await
     .unwrap();
