@@ -29,6 +29,7 @@ pub mod progress;
 pub mod redact;
 pub mod run;
 pub mod schema;
+pub mod serve;
 pub mod shutdown;
 pub mod sink;
 pub mod snapshot;

@@ -55,6 +55,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Validate(args) => cli::validate::validate(args).await,
         Command::Explain(args) => cli::explain::explain(args).await,
         Command::Sql(args) => cli::sql::sql(args).await,
+        Command::Serve(args) => cli::serve::serve(args).await,
+        Command::HashPassword => cli::serve::hash_password(),
         Command::Map(args) => cli::map::map(args).await,
         Command::Snapshots { command } => cli::snapshots::snapshots(command).await,
         Command::Copy(args) => cli::copy::copy(args).await,

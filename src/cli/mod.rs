@@ -12,6 +12,7 @@ pub mod generate;
 pub mod logging;
 pub mod map;
 pub mod run;
+pub mod serve;
 pub mod signals;
 pub mod snapshots;
 pub mod sql;
@@ -85,6 +86,16 @@ pub enum Command {
     ///
     /// Example: routeflow sql "SELECT * FROM route_summary ORDER BY route_km DESC LIMIT 5"
     Sql(sql::SqlArgs),
+    /// Serve the same catalog as `sql` over Arrow Flight SQL, for BI tools (DBeaver: the Flight SQL
+    /// JDBC driver) and notebooks (ADBC). Read-only; users from the config file; TLS with a certificate.
+    ///
+    /// Example: routeflow serve --input fixtures/small --tls-cert server.pem --tls-key server.key
+    Serve(serve::ServeArgs),
+    /// Print the Argon2 hash of a password read from standard input, for `user = ["NAME:HASH"]` under
+    /// [serve] in the config file.
+    ///
+    /// Example: printf '%s\n' "$PASSWORD" | routeflow hash-password
+    HashPassword,
     /// Draw a run's routes: .geojson, .svg, .png, or a self-contained .html page with a selector.
     ///
     /// Example: routeflow map routes.html --output out --distributor D001
