@@ -8,6 +8,7 @@ mod mssql;
 mod pipeline;
 mod properties;
 mod rules;
+mod serve;
 mod snapshots;
 mod soak;
 mod sources;
