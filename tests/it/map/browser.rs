@@ -213,7 +213,7 @@ const HARNESS: &str = r#"<!DOCTYPE html><html><body data-result="">
 var f = document.getElementById('f');
 function done(r) { document.body.dataset.result = JSON.stringify(r); }
 function until(check, then) {
-  var n = 400, t = setInterval(function () {
+  var n = 160, t = setInterval(function () {
     var v = null;
     try { v = check(); } catch (e) { v = null; }
     if (v) { clearInterval(t); then(v); } else if (--n < 0) { clearInterval(t); done({ error: 'gave up on ' + check }); }
@@ -417,11 +417,6 @@ fn a_basemap_is_fetched_from_the_tile_host_only_with_its_attribution_as_text() {
         ]
         .concat(),
     );
-    let html = std::fs::read_to_string(&page).unwrap();
-    assert!(
-        html.contains(&format!("img-src data: {host}\"")),
-        "CSP allows the tile host"
-    );
     let netlog = dir.path().join("netlog.json");
     let dom = dump_dom(
         dir.path(),
@@ -437,6 +432,11 @@ fn a_basemap_is_fetched_from_the_tile_host_only_with_its_attribution_as_text() {
             .iter()
             .all(|u| u.starts_with(&format!("{host}/")) && u.ends_with(".png")),
         "{requests:?}"
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains(&format!("img-src data: {host}\"")),
+        "the CSP allows the tile host and nothing more"
     );
     assert!(
         !dom.contains("<b id=\"injected\""),
