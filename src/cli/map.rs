@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use routeflow::map::render::{self, HtmlOptions, Tiles};
 use routeflow::map::{self, MapFormat, MapSource, Selection};
 use tracing::info;
 
@@ -38,11 +39,36 @@ pub struct MapArgs {
     /// Drawing height in pixels (.svg, .png).
     #[arg(long, default_value_t = 900)]
     height: u32,
+    /// A basemap under the routes (.html): a tile server's URL template with {z}, {x} and {y},
+    /// e.g. https://tiles.example.org/{z}/{x}/{y}.png (a leading {s}. picks subdomains). Without
+    /// it the page makes no network request at all; with it, images from that host only.
+    #[arg(long, value_name = "URL_TEMPLATE")]
+    tiles: Option<String>,
+    /// The tile server's credit line shown on the map, as plain text (required with --tiles).
+    #[arg(long, value_name = "TEXT")]
+    tiles_attribution: Option<String>,
+}
+
+/// The page's basemap, checked: only for .html, a valid template and an attribution.
+fn html_options(args: &MapArgs, format: MapFormat) -> anyhow::Result<HtmlOptions> {
+    let bad = |msg: String| anyhow::Error::from(routeflow::error::bad_input(msg));
+    let tiles = match (&args.tiles, &args.tiles_attribution) {
+        (None, None) => None,
+        (None, Some(_)) => return Err(bad("--tiles-attribution needs --tiles".into())),
+        (Some(_), _) if format != MapFormat::Html => {
+            return Err(bad("--tiles draws a basemap on .html maps only".into()));
+        }
+        (Some(template), attribution) => {
+            Some(Tiles::new(template, attribution.as_deref().unwrap_or_default()).map_err(bad)?)
+        }
+    };
+    Ok(HtmlOptions { tiles })
 }
 
 /// Loads the selected routes, refuses none or too many for the format, and writes the file.
 pub async fn map(args: MapArgs) -> anyhow::Result<()> {
     let format = MapFormat::from_path(&args.file)?;
+    let html = html_options(&args, format)?;
     let source = match &args.snapshot {
         Some(run_id) => MapSource::Snapshot {
             dir: args.snapshot_dir.dir.clone(),
@@ -71,7 +97,10 @@ pub async fn map(args: MapArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let bytes = format.render(&routes, args.width, args.height)?;
+    let bytes = match format {
+        MapFormat::Html => render::html(&routes, &html).into_bytes(),
+        _ => format.render(&routes, args.width, args.height)?,
+    };
     std::fs::write(&args.file, bytes)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.file.display()))?;
     info!(routes = routes.len(), file = %args.file.display(), "map written");

@@ -293,13 +293,14 @@ impl MapFormat {
         }
     }
 
-    /// Renders `routes` (the drawing `width` x `height` pixels, for SVG and PNG).
+    /// Renders `routes` (the drawing `width` x `height` pixels, for SVG and PNG); a page with a
+    /// basemap comes from [`render::html`] with its options.
     pub fn render(self, routes: &[MapRoute], width: u32, height: u32) -> Result<Vec<u8>> {
         Ok(match self {
             Self::GeoJson => render::geojson(routes).into_bytes(),
             Self::Svg => render::svg(routes, width, height).into_bytes(),
             Self::Png => render::png(routes, width, height).map_err(DataFusionError::Execution)?,
-            Self::Html => render::html(routes).into_bytes(),
+            Self::Html => render::html(routes, &render::HtmlOptions::default()).into_bytes(),
         })
     }
 }

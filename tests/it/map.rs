@@ -1,10 +1,14 @@
 //! `routeflow map`: GeoJSON that parses back with the right geometry and properties, SVG and PNG
-//! drawings of a fixture route, and the HTML page in a real headless browser.
+//! drawings of a fixture route, bad arguments; the HTML page in a real headless browser is in
+//! `map/browser.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::routeflow;
+
+mod browser;
+mod pixels;
 
 fn succeed(cmd: &mut Command) {
     let output = cmd.output().unwrap();
@@ -67,6 +71,8 @@ fn geojson_holds_each_route_path_from_the_depot_and_its_stops() {
     let line = &lines[0];
     assert_eq!(line["geometry"]["type"], "LineString");
     assert_eq!(line["properties"]["agent_id"], "D001-A02");
+    // Alone in this file, so the first colour, as a PNG or SVG of the same selection draws it.
+    assert_eq!(line["properties"]["route_color"], "#1f77b4");
     assert_eq!(stops.len(), 59, "every stop but the one without coordinates");
     let coords = line["geometry"]["coordinates"].as_array().unwrap();
     assert_eq!(
@@ -148,127 +154,52 @@ fn a_bad_extension_or_an_empty_selection_is_bad_input() {
     }
 }
 
-/// The browser `.ci/run` installs (Debian's chromium package).
-fn chromium() -> PathBuf {
-    ["chromium", "chromium-browser"]
-        .iter()
-        .find_map(|name| {
-            std::env::split_paths(&std::env::var_os("PATH")?)
-                .map(|d| d.join(name))
-                .find(|p| p.is_file())
-        })
-        .expect("the HTML map test needs chromium (`apt-get install chromium`; .ci/run installs it)")
-}
-
-/// Headless chromium with its own background services kept off the network.
-fn browser(profile: &Path) -> Command {
-    let mut cmd = Command::new(chromium());
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--hide-scrollbars",
-        "--window-size=1000,1100",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()));
-    cmd
-}
-
-/// URLs other than `file:` and `data:` that the page itself asked for, from chromium's net log: its
-/// requests carry the page's `file://` network isolation key, the browser's own services do not.
-fn page_requests(netlog: &Path) -> Vec<String> {
-    let log: serde_json::Value = serde_json::from_slice(&std::fs::read(netlog).unwrap()).unwrap();
-    let start_job = &log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"];
-    log["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| &e["type"] == start_job)
-        .filter(|e| {
-            e["params"]["network_isolation_key"]
-                .as_str()
-                .is_some_and(|k| k.contains("file://"))
-        })
-        .filter_map(|e| e["params"]["url"].as_str())
-        .filter(|u| !u.starts_with("file:") && !u.starts_with("data:"))
-        .map(str::to_string)
-        .collect()
-}
-
 #[test]
-fn the_net_log_check_sees_a_page_that_does_make_requests() {
-    let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join("leaky.html");
-    std::fs::write(
-        &page,
-        "<img src=\"http://192.0.2.1/x.png\"><script>fetch('http://192.0.2.1/y')</script>",
-    )
-    .unwrap();
-    let netlog = dir.path().join("netlog.json");
-    browser(&dir.path().join("profile"))
-        .arg(format!("--log-net-log={}", netlog.display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .unwrap();
-    let requests = page_requests(&netlog);
-    assert!(requests.iter().any(|u| u.contains("x.png")), "{requests:?}");
-}
-
-#[test]
-fn the_html_map_works_offline_in_a_headless_browser() {
+fn bad_tiles_arguments_are_bad_input_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let out = fixture_run(dir.path());
-    let page = dir.path().join("routes.html");
-    map(&out, &page, &["--distributor", "D001"]);
-    let html = std::fs::read_to_string(&page).unwrap();
-    for needle in ["http://", "https://", "src=\"//", "href=\"//"] {
-        assert!(!html.contains(needle), "the page must not reference {needle}");
-    }
-    let url = |hash: &str| format!("file://{}#{hash}", page.display());
-
-    // Loads and draws without errors, with the selection from the URL; no request leaves the page.
-    let netlog = dir.path().join("netlog.json");
-    let dom = browser(&dir.path().join("profile"))
-        .arg(format!("--log-net-log={}", netlog.display()))
-        .arg("--dump-dom")
-        .arg(url("agent=D001-A02&date=2026-12-01"))
-        .output()
-        .unwrap();
-    let dom = String::from_utf8_lossy(&dom.stdout);
-    assert!(
-        dom.contains("data-status=\"ready\""),
-        "page did not finish drawing: {}",
-        &dom[..dom.len().min(2000)]
-    );
-    assert!(dom.contains("data-agent=\"D001-A02\""), "selection from the hash");
-    assert!(dom.contains("<polyline"), "a path is drawn");
-    let requests = page_requests(&netlog);
-    assert!(requests.is_empty(), "network requests: {requests:?}");
-
-    // Switching agent changes the drawing; neither screenshot is blank.
-    let shot = |name: &str, hash: &str| {
-        let file = dir.path().join(name);
-        let run = browser(&dir.path().join(format!("profile-{name}")))
-            .arg(format!("--screenshot={}", file.display()))
-            .arg(url(hash))
+    let good = "https://tiles.example.org/{z}/{x}/{y}.png";
+    let cases: [(&str, &[&str], &str); 5] = [
+        (
+            "map.html",
+            &[
+                "--tiles",
+                "ftp://tiles.example.org/{z}/{x}/{y}.png",
+                "--tiles-attribution",
+                "T",
+            ],
+            "http:// or https://",
+        ),
+        (
+            "map.html",
+            &[
+                "--tiles",
+                "https://tiles.example.org/{z}/{x}.png",
+                "--tiles-attribution",
+                "T",
+            ],
+            "{z}, {x} and {y}",
+        ),
+        ("map.html", &["--tiles", good], "needs --tiles-attribution"),
+        ("map.html", &["--tiles-attribution", "T"], "needs --tiles"),
+        (
+            "map.png",
+            &["--tiles", good, "--tiles-attribution", "T"],
+            ".html maps only",
+        ),
+    ];
+    for (file, extra, why) in cases {
+        let output = routeflow()
+            .args(["map"])
+            .arg(dir.path().join(file))
+            .arg("--output")
+            .arg(&out)
+            .args(extra)
             .output()
             .unwrap();
-        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-        std::fs::read(file).unwrap()
-    };
-    let a = shot("a.png", "agent=D001-A01&date=2026-12-01");
-    let b = shot("b.png", "agent=D001-A02&date=2026-12-01");
-    assert_ne!(a, b, "another agent draws another route");
-    // A blank 1000x1100 page compresses to a few kB; a drawn route with its table is far larger.
-    assert!(
-        a.len() > 20_000 && b.len() > 20_000,
-        "screenshots of {} and {} bytes",
-        a.len(),
-        b.len()
-    );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{extra:?}: {stderr}");
+        assert!(stderr.contains(why), "{extra:?}: {stderr}");
+        assert!(!dir.path().join(file).exists(), "nothing written");
+    }
 }

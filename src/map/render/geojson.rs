@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::MapRoute;
+use super::territory::route_colors;
 
 /// RFC 7946 positions are [lon, lat].
 fn position(p: (f64, f64)) -> Value {
@@ -13,12 +14,13 @@ fn feature(geometry: Value, properties: Map<String, Value>) -> Value {
     json!({ "type": "Feature", "geometry": geometry, "properties": properties })
 }
 
-fn route_props(r: &MapRoute, kind: &str) -> Map<String, Value> {
+fn route_props(r: &MapRoute, color: &str, kind: &str) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("kind".into(), kind.into());
     m.insert("distributor_id".into(), r.distributor_id.clone().into());
     m.insert("agent_id".into(), r.agent_id.clone().into());
     m.insert("route_date".into(), r.route_date.clone().into());
+    m.insert("route_color".into(), color.into());
     m
 }
 
@@ -28,12 +30,14 @@ fn route_props(r: &MapRoute, kind: &str) -> Map<String, Value> {
 /// the ones left off the map, so totals still reconcile with the route table. A route
 /// with fewer than two drawable points gets `"geometry": null`, since a LineString
 /// needs two positions. An unusable depot (non-finite, out of range or (0, 0)) is left
-/// out and the line starts at the first stop.
+/// out and the line starts at the first stop. Every feature has its route's `route_color`
+/// ("#rrggbb"), the colour the HTML page and the drawings give that agent in the day's territory.
 pub fn geojson(routes: &[MapRoute]) -> String {
     let mut features = Vec::new();
-    for r in routes {
+    for (r, color) in routes.iter().zip(route_colors(routes)) {
+        let color = color.hex();
         let path = r.path();
-        let mut props = route_props(r, "path");
+        let mut props = route_props(r, &color, "path");
         props.insert("stops".into(), r.stops.len().into());
         let unplaced = r.stops.iter().filter(|s| s.position().is_none()).count();
         props.insert("unplaced".into(), unplaced.into());
@@ -50,11 +54,11 @@ pub fn geojson(routes: &[MapRoute]) -> String {
 
         if let Some(d) = r.depot_point() {
             let geometry = json!({ "type": "Point", "coordinates": position(d) });
-            features.push(feature(geometry, route_props(r, "depot")));
+            features.push(feature(geometry, route_props(r, &color, "depot")));
         }
 
         for (s, p) in r.path_stops() {
-            let mut props = route_props(r, "stop");
+            let mut props = route_props(r, &color, "stop");
             props.insert("cust_no".into(), s.cust_no.clone().into());
             props.insert("name".into(), s.name.clone().into());
             props.insert("custype".into(), s.custype.clone().into());
@@ -69,6 +73,7 @@ pub fn geojson(routes: &[MapRoute]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::layout::route_color;
     use super::super::testdata::routes;
     use super::*;
 
@@ -159,6 +164,23 @@ mod tests {
         let l = of_kind(&v, "path")[0];
         assert_eq!(l["geometry"]["coordinates"][0][0], 121.038, "starts at stop 1");
         assert!(!geojson(&routes()).contains("NaN"));
+    }
+
+    #[test]
+    fn every_feature_has_its_agents_colour_in_the_day() {
+        let mut rs = routes();
+        rs[1].route_date = rs[0].route_date.clone();
+        let v = parse(&rs);
+        for f in v["features"].as_array().unwrap() {
+            let p = &f["properties"];
+            let want = if p["agent_id"] == "A7" {
+                route_color(0)
+            } else {
+                route_color(1)
+            };
+            assert_eq!(p["route_color"], want.hex(), "{p}");
+        }
+        assert_eq!(of_kind(&v, "path")[1]["properties"]["route_color"], "#2ca02c");
     }
 
     #[test]

@@ -11,9 +11,11 @@ mod html;
 mod layout;
 mod png;
 mod svg;
+mod territory;
 
 pub use geojson::geojson;
 pub use html::html;
+pub use html::{HtmlOptions, Tiles};
 pub use png::png;
 pub use svg::svg;
 
