@@ -255,7 +255,7 @@ impl FlightSqlService for RouteflowFlightSql {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         self.user(&request).await?;
-        let schema = query.clone().into_builder().schema();
+        let schema = query.into_builder().schema();
         Ok(Response::new(Self::info(
             &schema,
             query.as_any().encode_to_vec(),
