@@ -4,6 +4,7 @@ mod cli;
 mod files_output;
 mod malformed;
 mod map;
+mod map_image;
 mod mssql;
 mod pipeline;
 mod properties;

@@ -1,9 +1,19 @@
 //! The drawing plan shared by the SVG and PNG renderers, so both show the same picture
 //! and the layout rules live in one place.
 
+mod drawing;
+#[cfg(test)]
+pub(crate) use self::drawing::tests as drawing_tests;
+mod fit;
+mod labels;
 mod legend;
+mod pointer;
 
+use self::drawing::draw_routes;
+pub(crate) use self::labels::Rect;
 use self::legend::legend;
+pub(crate) use self::pointer::Pointer;
+use super::font;
 use super::{MapRoute, MarkKind};
 
 /// An sRGB colour.
@@ -47,8 +57,9 @@ pub(crate) const MIN_H: u32 = 180;
 pub(crate) const MAX_SIDE: u32 = 8192;
 /// Smallest bounding box side in degrees (~0.5 km), so one stop does not zoom forever.
 const MIN_SPAN_DEG: f64 = 0.005;
-/// Pixels per character of the bitmap font at scale 1 (5 wide + 1 gap).
-pub(crate) const CHAR_W: f64 = 6.0;
+/// Background of the boxes behind labels beside their marks, drawn at [`LABEL_BOX_ALPHA`].
+pub(crate) const LABEL_BOX: Rgb = WHITE;
+pub(crate) const LABEL_BOX_ALPHA: u8 = 235;
 
 pub(crate) fn route_color(i: usize) -> Rgb {
     PALETTE[i % PALETTE.len()]
@@ -92,10 +103,8 @@ pub(crate) enum Anchor {
 pub(crate) struct Text {
     pub x: f64,
     pub y: f64,
-    /// CSS pixel size for the SVG.
+    /// Font size in px.
     pub size: f64,
-    /// Integer scale of the 5x7 bitmap font for the PNG.
-    pub scale: u32,
     pub anchor: Anchor,
     pub color: Rgb,
     pub bold: bool,
@@ -129,9 +138,22 @@ pub(crate) struct StopItem {
     pub y: f64,
     pub kind: MarkKind,
     pub fill: Rgb,
-    pub label: Option<String>,
     /// Hover text for the SVG.
     pub tip: String,
+}
+
+/// A placed label: a stop's number, or a far depot's distance. No two labels' boxes overlap.
+#[derive(Debug, Clone)]
+pub(crate) struct Label {
+    /// The box the label owns; its text is centred in it.
+    pub rect: Rect,
+    pub text: String,
+    pub size: f64,
+    pub color: Rgb,
+    /// Drawn on a [`LABEL_BOX`] (beside a mark) rather than inside the mark.
+    pub boxed: bool,
+    /// A line from the mark to a label that stands off from it.
+    pub leader: Option<[(f64, f64); 2]>,
 }
 
 #[derive(Debug, Clone)]
@@ -151,28 +173,20 @@ pub(crate) struct Scene {
     /// Stop marker radius.
     pub r: f64,
     pub line_w: f64,
-    /// Font size and bitmap scale of stop numbers.
-    pub num_size: f64,
-    pub num_scale: u32,
-    /// One entry per route, in input order.
+    /// One entry per route, in input order; a far depot's leg is cut at the frame.
     pub paths: Vec<PathItem>,
+    /// Depots drawn in place.
     pub depots: Vec<(f64, f64)>,
+    /// Depots outside the frame (fitted to the stops), shown by an arrow at its edge.
+    pub pointers: Vec<Pointer>,
     pub stops: Vec<StopItem>,
+    /// Stop numbers and pointer distances, none overlapping another.
+    pub labels: Vec<Label>,
     pub scale_bar: Option<ScaleBar>,
     pub swatches: Vec<(f64, f64, Swatch)>,
     /// Swatch size (radius of legend marks).
     pub swatch_r: f64,
     pub texts: Vec<Text>,
-}
-
-/// Cuts text to `max` characters with "..." so long ids cannot overflow the layout.
-pub(crate) fn truncate(s: &str, max: usize) -> String {
-    let n = s.chars().count();
-    if n <= max {
-        return s.to_string();
-    }
-    let keep = max.saturating_sub(3);
-    s.chars().take(keep).collect::<String>() + "..."
 }
 
 /// Largest 1/2/5 x 10^k not above `x`, so the scale bar reads as a round figure.
@@ -224,7 +238,7 @@ pub(crate) fn title(routes: &[MapRoute]) -> String {
     }
 }
 
-fn stop_tip(s: &super::MapStop) -> String {
+pub(crate) fn stop_tip(s: &super::MapStop) -> String {
     let mut t = String::new();
     if let Some(n) = s.stop_no {
         t.push_str(&format!("#{n} "));
@@ -246,27 +260,19 @@ fn stop_tip(s: &super::MapStop) -> String {
 /// Lays out the whole picture for a `w` x `h` canvas (clamped to sane bounds).
 pub(crate) fn scene(routes: &[MapRoute], w: u32, h: u32) -> Scene {
     let m = Metrics::new(w, h);
-    let title_scale = 2 * m.s;
-    let max_title = ((m.wf - 2.0 * m.pad) / (CHAR_W * f64::from(title_scale))) as usize;
+    let title_size = 16.0 * m.sf;
     let mut texts = vec![Text {
         bold: true,
         ..Text::plain(
             m.pad,
             m.title_h / 2.0,
-            (16.0 * m.sf, title_scale),
+            title_size,
             INK,
-            truncate(&title(routes), max_title),
+            font::fit(&title(routes), title_size, m.wf - 2.0 * m.pad),
         )
     }];
     let drawing = draw_routes(routes, &m, &mut texts);
     let (panel, swatches) = legend(routes, &m, &mut texts);
-
-    let long_label = |l: &Option<String>| l.as_ref().is_some_and(|l| l.len() >= 3);
-    let num_size = if drawing.stops.iter().any(|s| long_label(&s.label)) {
-        m.r * 0.9
-    } else {
-        m.r * 1.15
-    };
     Scene {
         w: m.w,
         h: m.h,
@@ -274,11 +280,11 @@ pub(crate) fn scene(routes: &[MapRoute], w: u32, h: u32) -> Scene {
         panel,
         r: m.r,
         line_w: (m.r * 0.35).max(2.5),
-        num_size,
-        num_scale: if m.r >= 14.0 { 2 } else { 1 },
         paths: drawing.paths,
         depots: drawing.depots,
+        pointers: drawing.pointers,
         stops: drawing.stops,
+        labels: drawing.labels,
         scale_bar: drawing.scale_bar,
         swatches,
         swatch_r: 6.0 * m.sf,
@@ -292,7 +298,6 @@ struct Metrics {
     h: u32,
     wf: f64,
     /// Scale of text and spacing: 2 on large canvases, so they stay readable.
-    s: u32,
     sf: f64,
     pad: f64,
     title_h: f64,
@@ -307,8 +312,7 @@ impl Metrics {
     fn new(w: u32, h: u32) -> Self {
         let (w, h) = clamp_size(w, h);
         let (wf, hf) = (f64::from(w), f64::from(h));
-        let s: u32 = if w.min(h) >= 1200 { 2 } else { 1 };
-        let sf = f64::from(s);
+        let sf = if w.min(h) >= 1200 { 2.0 } else { 1.0 };
         let pad = 12.0 * sf;
         let title_h = 36.0 * sf;
         let bottom_h = 34.0 * sf;
@@ -323,7 +327,6 @@ impl Metrics {
             w,
             h,
             wf,
-            s,
             sf,
             pad,
             title_h,
@@ -336,157 +339,18 @@ impl Metrics {
 }
 
 impl Text {
-    /// Regular text starting at `x`, `size` being the SVG font size and the PNG font scale.
-    fn plain(x: f64, y: f64, size: (f64, u32), color: Rgb, text: String) -> Self {
+    /// Regular text starting at `x`, `size` px high.
+    fn plain(x: f64, y: f64, size: f64, color: Rgb, text: String) -> Self {
         Text {
             x,
             y,
-            size: size.0,
-            scale: size.1,
+            size,
             anchor: Anchor::Start,
             color,
             bold: false,
             text,
         }
     }
-}
-
-/// What is drawn inside the map frame.
-#[derive(Default)]
-struct Drawing {
-    /// One entry per route, in input order.
-    paths: Vec<PathItem>,
-    depots: Vec<(f64, f64)>,
-    stops: Vec<StopItem>,
-    scale_bar: Option<ScaleBar>,
-}
-
-/// Projects the routes into the map frame; without any coordinates, says so in the frame instead.
-fn draw_routes(routes: &[MapRoute], m: &Metrics, texts: &mut Vec<Text>) -> Drawing {
-    let all: Vec<(f64, f64)> = routes.iter().flat_map(MapRoute::path).collect();
-    if all.is_empty() {
-        texts.push(Text {
-            anchor: Anchor::Middle,
-            ..Text::plain(
-                m.map.x + m.map.w / 2.0,
-                m.map.y + m.map.h / 2.0,
-                (14.0 * m.sf, m.s),
-                MUTED,
-                "no coordinates to draw".to_string(),
-            )
-        });
-        // Still one (empty) path per route, so consumers can rely on the count.
-        let paths = (0..routes.len())
-            .map(|i| PathItem {
-                color: route_color(i),
-                points: Vec::new(),
-            })
-            .collect();
-        return Drawing {
-            paths,
-            ..Drawing::default()
-        };
-    }
-    let proj = Projection::fit(&all, m);
-    let mut drawing = Drawing::default();
-    for (i, route) in routes.iter().enumerate() {
-        let color = route_color(i);
-        drawing.paths.push(PathItem {
-            color,
-            points: route.path().into_iter().map(|p| proj.apply(p)).collect(),
-        });
-        if let Some(d) = route.depot_point().map(|p| proj.apply(p))
-            && !drawing.depots.contains(&d)
-        {
-            drawing.depots.push(d);
-        }
-        for (stop, p) in route.path_stops() {
-            let (x, y) = proj.apply(p);
-            let kind = stop.mark();
-            drawing.stops.push(StopItem {
-                x,
-                y,
-                kind,
-                fill: mark_fill(kind, color),
-                label: stop.stop_no.map(|n| n.to_string()),
-                tip: stop_tip(stop),
-            });
-        }
-    }
-    drawing.scale_bar = Some(scale_bar(&proj, m, texts));
-    drawing
-}
-
-/// Projection: equirectangular, x shrunk by cos(latitude) so distances look right, fitted to the
-/// map frame less a margin for the marks.
-struct Projection {
-    /// Centre of the map frame.
-    cx: f64,
-    cy: f64,
-    /// cos of the middle latitude.
-    k: f64,
-    /// Projected centre of the points.
-    mx: f64,
-    my: f64,
-    /// Pixels per projected unit (one degree of arc).
-    scale: f64,
-}
-
-impl Projection {
-    fn fit(all: &[(f64, f64)], m: &Metrics) -> Self {
-        let (map, r) = (m.map, m.r);
-        let fold = |f: fn(f64, f64) -> f64, init: f64, get: fn(&(f64, f64)) -> f64| {
-            all.iter().map(get).fold(init, f)
-        };
-        let lat0 = fold(f64::min, f64::INFINITY, |p| p.0);
-        let lat1 = fold(f64::max, f64::NEG_INFINITY, |p| p.0);
-        let lon0 = fold(f64::min, f64::INFINITY, |p| p.1);
-        let lon1 = fold(f64::max, f64::NEG_INFINITY, |p| p.1);
-        let k = ((lat0 + lat1) / 2.0).to_radians().cos().max(0.01);
-        let inset = r * 1.6 + 4.0;
-        let iw = (map.w - 2.0 * inset).max(1.0);
-        let ih = (map.h - 2.0 * inset).max(1.0);
-        let span_x = ((lon1 - lon0) * k).max(MIN_SPAN_DEG);
-        let span_y = (lat1 - lat0).max(MIN_SPAN_DEG);
-        Self {
-            cx: map.x + map.w / 2.0,
-            cy: map.y + map.h / 2.0,
-            k,
-            mx: (lon0 + lon1) / 2.0 * k,
-            my: (lat0 + lat1) / 2.0,
-            scale: (iw / span_x).min(ih / span_y),
-        }
-    }
-
-    /// The pixel position of (lat, lon).
-    fn apply(&self, p: (f64, f64)) -> (f64, f64) {
-        (
-            self.cx + (p.1 * self.k - self.mx) * self.scale,
-            self.cy - (p.0 - self.my) * self.scale,
-        )
-    }
-}
-
-/// A scale bar of a round length near a quarter of the map's width, below the map, and its label.
-fn scale_bar(proj: &Projection, m: &Metrics, texts: &mut Vec<Text>) -> ScaleBar {
-    // A projected unit is one degree of arc.
-    let km_per_px = EARTH_KM_PER_DEG / proj.scale;
-    let nice = nice_floor(km_per_px * m.map.w * 0.25);
-    let len = nice / km_per_px;
-    let bar = ScaleBar {
-        x: m.map.x + 4.0 * m.sf,
-        y: m.map.y + m.map.h + m.bottom_h / 2.0,
-        len,
-        tick: 5.0 * m.sf,
-    };
-    texts.push(Text::plain(
-        bar.x + len + 6.0 * m.sf,
-        bar.y,
-        (12.0 * m.sf, m.s),
-        INK,
-        fmt_km(nice),
-    ));
-    bar
 }
 
 /// Length of one degree of arc on the sphere used for distances.
@@ -521,12 +385,6 @@ mod tests {
         assert_eq!(fmt_km(nice_floor(0.07)), "0.05 km");
         assert_eq!(fmt_km(nice_floor(0.3)), "0.2 km");
         assert_eq!(fmt_km(nice_floor(1234.0)), "1000 km");
-    }
-
-    #[test]
-    fn truncate_keeps_short_text() {
-        assert_eq!(truncate("abc", 5), "abc");
-        assert_eq!(truncate("abcdefgh", 6), "abc...");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Raster version of the SVG drawing, for chat apps and spreadsheets that cannot show SVG.
 //!
-//! Text uses the built-in 5x7 font so rendering never depends on installed fonts.
+//! Text is drawn from the embedded Noto fonts ([`super::font`]): glyph outlines filled by tiny-skia,
+//! so rendering never depends on installed fonts and accents and CJK print as written.
 
 use tiny_skia::{
     Color, FillRule, LineCap, LineJoin, Paint, Path, PathBuilder, Pixmap, Rect, Stroke, Transform,
@@ -8,8 +9,11 @@ use tiny_skia::{
 
 use super::MapRoute;
 use super::MarkKind;
-use super::font::glyph;
-use super::layout::{self, Anchor, DEPOT_FILL, FRAME, INK, MAP_BG, Rgb, Scene, Swatch, Text, WHITE};
+use super::font::{self, Glyph};
+use super::layout::{
+    self, Anchor, DEPOT_FILL, FRAME, INK, LABEL_BOX, LABEL_BOX_ALPHA, Label, MAP_BG, Rgb, Scene, Swatch,
+    Text, WHITE,
+};
 
 fn paint(c: Rgb, alpha: u8) -> Paint<'static> {
     let mut p = Paint::default();
@@ -65,46 +69,134 @@ fn depot(pm: &mut Pixmap, x: f64, y: f64, d: f64) {
     }
 }
 
-/// Draws text pixel-aligned with the bitmap font; horizontal runs become one rectangle.
-fn text(pm: &mut Pixmap, t: &Text) {
-    let s = t.scale.max(1) as i32;
-    let n = t.text.chars().count() as i32;
-    let width = n * 6 * s - s;
-    let left = match t.anchor {
-        Anchor::Start => t.x.round() as i32,
-        Anchor::Middle => (t.x - f64::from(width) / 2.0).round() as i32,
-    };
-    let top = (t.y - 3.5 * f64::from(s)).round() as i32;
-    let mut p = paint(t.color, 255);
-    p.anti_alias = false;
-    let passes: &[i32] = if t.bold { &[0, 1] } else { &[0] };
-    for (i, c) in t.text.chars().enumerate() {
-        let gx = left + i as i32 * 6 * s;
-        for (row, bits) in glyph(c).iter().enumerate() {
-            let mut col = 0;
-            while col < 5 {
-                if bits & (0x10 >> col) == 0 {
-                    col += 1;
-                    continue;
-                }
-                let start = col;
-                while col < 5 && bits & (0x10 >> col) != 0 {
-                    col += 1;
-                }
-                for dx in passes {
-                    let rect = Rect::from_xywh(
-                        (gx + start * s + dx) as f32,
-                        (top + row as i32 * s) as f32,
-                        ((col - start) * s) as f32,
-                        s as f32,
-                    );
-                    if let Some(rect) = rect {
-                        pm.fill_rect(rect, &p, Transform::identity(), None);
-                    }
-                }
+/// Collects glyph outlines (font units, y up) into one path in px (y down).
+struct Pen {
+    pb: PathBuilder,
+    /// Glyph origin on the baseline, in px.
+    x: f32,
+    y: f32,
+    /// px per font unit.
+    s: f32,
+}
+
+impl Pen {
+    fn at(&self, x: f32, y: f32) -> (f32, f32) {
+        (self.x + x * self.s, self.y - y * self.s)
+    }
+
+    /// A hollow box for a character no embedded font has: outer edge one way, inner the other, so
+    /// the non-zero fill leaves the middle empty.
+    fn missing_box(&mut self, em: f32) {
+        let (x0, x1) = (self.x + 0.08 * em, self.x + 0.52 * em);
+        let (y0, y1) = (self.y - 0.72 * em, self.y);
+        let t = (0.06 * em).max(1.0);
+        let mut ring = |a: [(f32, f32); 4]| {
+            self.pb.move_to(a[0].0, a[0].1);
+            for p in &a[1..] {
+                self.pb.line_to(p.0, p.1);
             }
+            self.pb.close();
+        };
+        ring([(x0, y0), (x1, y0), (x1, y1), (x0, y1)]);
+        ring([
+            (x0 + t, y0 + t),
+            (x0 + t, y1 - t),
+            (x1 - t, y1 - t),
+            (x1 - t, y0 + t),
+        ]);
+    }
+}
+
+impl ttf_parser::OutlineBuilder for Pen {
+    fn move_to(&mut self, x: f32, y: f32) {
+        let (x, y) = self.at(x, y);
+        self.pb.move_to(x, y);
+    }
+    fn line_to(&mut self, x: f32, y: f32) {
+        let (x, y) = self.at(x, y);
+        self.pb.line_to(x, y);
+    }
+    fn quad_to(&mut self, x1: f32, y1: f32, x: f32, y: f32) {
+        let ((x1, y1), (x, y)) = (self.at(x1, y1), self.at(x, y));
+        self.pb.quad_to(x1, y1, x, y);
+    }
+    fn curve_to(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, x: f32, y: f32) {
+        let ((x1, y1), (x2, y2), (x, y)) = (self.at(x1, y1), self.at(x2, y2), self.at(x, y));
+        self.pb.cubic_to(x1, y1, x2, y2, x, y);
+    }
+    fn close(&mut self) {
+        self.pb.close();
+    }
+}
+
+/// The outline of `t`'s text as one path, or None when it draws nothing (spaces only).
+fn text_path(t: &Text) -> Option<Path> {
+    let (glyphs, width) = font::layout(&t.text, t.size);
+    let left = match t.anchor {
+        Anchor::Start => t.x,
+        Anchor::Middle => t.x - width / 2.0,
+    };
+    let baseline = t.y + font::baseline_shift() * t.size;
+    let mut pen = Pen {
+        pb: PathBuilder::new(),
+        x: 0.0,
+        y: pt(baseline),
+        s: 0.0,
+    };
+    for g in glyphs {
+        pen.x = pt(left + g.x);
+        match g.glyph {
+            Glyph::Outline { face, id } => {
+                let f = font::face(face);
+                pen.s = pt(t.size) / f32::from(f.units_per_em());
+                f.outline_glyph(id, &mut pen);
+            }
+            Glyph::Missing => pen.missing_box(pt(t.size)),
         }
     }
+    pen.pb.finish()
+}
+
+/// Draws text from the embedded fonts, anti-aliased; bold is the outline stroked a little wider.
+fn text(pm: &mut Pixmap, t: &Text) {
+    let Some(path) = text_path(t) else { return };
+    let p = paint(t.color, 255);
+    let tr = Transform::identity();
+    pm.fill_path(&path, &p, FillRule::Winding, tr, None);
+    if t.bold {
+        let st = Stroke {
+            width: pt(t.size * 0.045),
+            ..Stroke::default()
+        };
+        pm.stroke_path(&path, &p, &st, tr, None);
+    }
+}
+
+/// A label: its leader line, its box when it stands beside a mark, then its text in the middle.
+fn label(pm: &mut Pixmap, l: &Label) {
+    let tr = Transform::identity();
+    if let Some(line) = l.leader.and_then(|[a, b]| polygon(&[a, b], false)) {
+        pm.stroke_path(&line, &paint(INK, 200), &stroke(1.0), tr, None);
+    }
+    let r = l.rect;
+    if l.boxed
+        && let Some(rect) = Rect::from_xywh(pt(r.x), pt(r.y), pt(r.w), pt(r.h))
+    {
+        pm.fill_rect(rect, &paint(LABEL_BOX, LABEL_BOX_ALPHA), tr, None);
+    }
+    let (x, y) = r.centre();
+    text(
+        pm,
+        &Text {
+            x,
+            y,
+            size: l.size,
+            anchor: Anchor::Middle,
+            color: l.color,
+            bold: false,
+            text: l.text.clone(),
+        },
+    );
 }
 
 /// Crisp 1 px outline: offset by half a pixel so it covers whole pixels.
@@ -141,23 +233,16 @@ fn draw(sc: &Scene) -> Result<Pixmap, String> {
     for &(x, y) in &sc.depots {
         depot(&mut pm, x, y, sc.r * 1.1);
     }
+    for p in &sc.pointers {
+        if let Some(path) = polygon(&p.outline, true) {
+            fill_and_edge(&mut pm, &path, DEPOT_FILL, WHITE, 1.0);
+        }
+    }
     for s in &sc.stops {
         mark(&mut pm, s.kind, s.fill, s.x, s.y, sc.r);
-        if let Some(label) = &s.label {
-            text(
-                &mut pm,
-                &Text {
-                    x: s.x,
-                    y: s.y,
-                    size: sc.num_size,
-                    scale: sc.num_scale,
-                    anchor: Anchor::Middle,
-                    color: layout::mark_ink(s.kind),
-                    bold: false,
-                    text: label.clone(),
-                },
-            );
-        }
+    }
+    for l in &sc.labels {
+        label(&mut pm, l);
     }
     if let Some(b) = &sc.scale_bar {
         let pts = [
@@ -308,6 +393,66 @@ mod tests {
             .filter(|&(x, y)| pm.pixel(x, y).is_some_and(|p| p.red() < 0x40))
             .count();
         assert!(band > 200, "title pixels: {band}");
+    }
+
+    /// The pixels of `text` drawn black on white at 32 px.
+    fn ink(text: &str) -> Pixmap {
+        let mut pm = Pixmap::new(160, 48).unwrap();
+        pm.fill(Color::WHITE);
+        let t = Text {
+            x: 4.0,
+            y: 24.0,
+            size: 32.0,
+            anchor: Anchor::Start,
+            color: Rgb(0, 0, 0),
+            bold: false,
+            text: text.to_string(),
+        };
+        super::text(&mut pm, &t);
+        pm
+    }
+
+    fn dark(pm: &Pixmap) -> usize {
+        pm.pixels().iter().filter(|p| p.red() < 0x80).count()
+    }
+
+    #[test]
+    fn accents_and_cjk_print_as_written() {
+        let (n, enye) = (ink("N"), ink("Ñ"));
+        assert!(dark(&enye) > dark(&n), "the tilde adds ink");
+        assert_ne!(n.data(), enye.data());
+        let (east, capital, missing) = (ink("東"), ink("京"), ink("한"));
+        assert!(dark(&east) > 100 && dark(&capital) > 100);
+        assert_ne!(east.data(), missing.data(), "東 is not the replacement box");
+        assert_ne!(east.data(), capital.data());
+        assert_ne!(ink("東京").data(), ink("京東").data());
+    }
+
+    #[test]
+    fn a_character_no_font_has_is_a_visible_box() {
+        let boxed = ink("한");
+        assert!(dark(&boxed) > 40, "the box is drawn");
+        assert_eq!(
+            boxed.data(),
+            ink("Ж").data(),
+            "every missing character draws the same box"
+        );
+        // Hollow: the middle of the box stays white.
+        let (x, y) = (4 + (0.3 * 32.0) as u32, (24.0 + (0.388 - 0.36) * 32.0) as u32);
+        assert_eq!(boxed.pixel(x, y).unwrap().red(), 255);
+        assert_eq!(dark(&ink(" ")), 0);
+    }
+
+    #[test]
+    fn bold_text_has_more_ink() {
+        let mut sc = layout::scene(&routes(), 800, 600);
+        sc.texts.truncate(1);
+        let plain = {
+            let mut s = sc.clone();
+            s.texts[0].bold = false;
+            draw(&s).unwrap()
+        };
+        assert!(dark(&draw(&sc).unwrap()) > dark(&plain));
     }
 
     #[test]

@@ -1,10 +1,16 @@
 //! Standalone SVG drawing (no tiles) for reports and quick review.
+//!
+//! Text stays `<text>` (searchable, selectable); the viewer's fonts draw it, the embedded Noto
+//! families named first so a viewer that has them matches the PNG.
 
 use std::fmt::Write;
 
 use super::MapRoute;
 use super::MarkKind;
-use super::layout::{self, Anchor, DEPOT_FILL, FRAME, INK, MAP_BG, Rgb, Scene, Swatch, Text, WHITE};
+use super::font::SVG_FAMILIES;
+use super::layout::{
+    self, Anchor, DEPOT_FILL, FRAME, INK, LABEL_BOX, LABEL_BOX_ALPHA, MAP_BG, Rgb, Scene, Swatch, Text, WHITE,
+};
 
 /// Escapes text for XML content and attributes, replacing characters XML 1.0 forbids so
 /// any customer name yields a well-formed document.
@@ -95,7 +101,9 @@ fn draw(sc: &Scene, routes: &[MapRoute]) -> String {
     open_document(&mut o, sc);
     route_lines(&mut o, sc, routes);
     depot_marks(&mut o, sc);
+    depot_pointers(&mut o, sc);
     stop_marks(&mut o, sc);
+    labels(&mut o, sc);
     scale_bar(&mut o, sc);
     legend(&mut o, sc);
     for t in &sc.texts {
@@ -110,7 +118,7 @@ fn open_document(o: &mut String, sc: &Scene) {
     let (w, h) = (sc.w, sc.h);
     let _ = write!(
         o,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="Helvetica, Arial, sans-serif">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="{SVG_FAMILIES}">"#
     );
     let title = sc.texts.first().map(|t| t.text.as_str()).unwrap_or("");
     let _ = write!(o, "<title>{}</title>", xml_escape(title));
@@ -153,13 +161,23 @@ fn depot_marks(o: &mut String, sc: &Scene) {
     o.push_str("</g>");
 }
 
-/// Each stop's mark and number, with its description as hover text.
+/// A far depot's arrow at the frame's edge; its distance is among the labels.
+fn depot_pointers(o: &mut String, sc: &Scene) {
+    for p in &sc.pointers {
+        let _ = write!(
+            o,
+            r#"<g class="depot-pointer"><title>depot {:.1} km from the middle of the map</title><path d="{}" fill="{}" stroke="{}" stroke-width="1"/></g>"#,
+            p.km,
+            closed_path(&p.outline),
+            DEPOT_FILL.hex(),
+            WHITE.hex()
+        );
+    }
+}
+
+/// Each stop's mark, with its description as hover text.
 fn stop_marks(o: &mut String, sc: &Scene) {
-    let _ = write!(
-        o,
-        r#"<g class="stops" font-size="{:.1}" font-weight="bold" text-anchor="middle">"#,
-        sc.num_size
-    );
+    o.push_str(r#"<g class="stops">"#);
     for s in &sc.stops {
         let class = match s.kind {
             MarkKind::Customer => "customer",
@@ -172,17 +190,52 @@ fn stop_marks(o: &mut String, sc: &Scene) {
             xml_escape(&s.tip)
         );
         mark(o, s.kind, s.fill, s.x, s.y, sc.r);
-        if let Some(label) = &s.label {
+        o.push_str("</g>");
+    }
+    o.push_str("</g>");
+}
+
+/// The placed labels; each `<text>` carries its box (`data-box="x y w h"`), which no other
+/// label's box overlaps.
+fn labels(o: &mut String, sc: &Scene) {
+    o.push_str(r#"<g class="labels" text-anchor="middle">"#);
+    let box_alpha = f64::from(LABEL_BOX_ALPHA) / 255.0;
+    for l in &sc.labels {
+        let r = l.rect;
+        if let Some([a, b]) = l.leader {
             let _ = write!(
                 o,
-                r#"<text x="{:.1}" y="{:.1}" dominant-baseline="central" fill="{}">{}</text>"#,
-                s.x,
-                s.y,
-                layout::mark_ink(s.kind).hex(),
-                xml_escape(label)
+                r#"<path class="leader" d="M{:.1},{:.1} L{:.1},{:.1}" stroke="{}" stroke-opacity="0.8"/>"#,
+                a.0,
+                a.1,
+                b.0,
+                b.1,
+                INK.hex()
             );
         }
-        o.push_str("</g>");
+        if l.boxed {
+            let _ = write!(
+                o,
+                r#"<rect class="label-box" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}" fill-opacity="{box_alpha:.2}"/>"#,
+                r.x,
+                r.y,
+                r.w,
+                r.h,
+                LABEL_BOX.hex()
+            );
+        }
+        let (x, y) = r.centre();
+        let _ = write!(
+            o,
+            r#"<text class="label" data-box="{:.2} {:.2} {:.2} {:.2}" x="{x:.1}" y="{y:.1}" font-size="{:.1}" dominant-baseline="central" fill="{}">{}</text>"#,
+            r.x,
+            r.y,
+            r.w,
+            r.h,
+            l.size,
+            l.color.hex(),
+            xml_escape(&l.text)
+        );
     }
     o.push_str("</g>");
 }
@@ -313,6 +366,42 @@ pub(crate) mod tests {
         assert!(!doc.contains("<&>"));
         assert!(!doc.contains("</script>"));
         assert!(doc.contains("A&lt;7&gt;&amp;\u{fffd}"));
+    }
+
+    #[test]
+    fn names_with_markup_accents_and_cjk_stay_text() {
+        let mut rs = routes();
+        rs.truncate(1);
+        rs[0].stops[0].name = Some(r#"<&"' Ñ 東京"#.into());
+        let doc = svg(&rs, 800, 600);
+        assert_balanced(&doc);
+        assert!(doc.contains(r#"font-family="'Noto Sans', 'Noto Sans CJK JP', "#));
+        assert!(
+            doc.contains(">2 &lt;&amp;&quot;&apos; Ñ 東京</text>"),
+            "the stop key"
+        );
+        assert!(doc.contains("<title>#2 C002 &lt;&amp;&quot;&apos; Ñ 東京 (customer)</title>"));
+        assert!(!doc.contains(r#"<&"'"#));
+    }
+
+    #[test]
+    fn each_label_carries_its_box_and_a_far_depot_its_arrow() {
+        let route = super::super::layout::drawing_tests::dense_route();
+        let sc = layout::scene(std::slice::from_ref(&route), 1200, 900);
+        let doc = svg(std::slice::from_ref(&route), 1200, 900);
+        assert_balanced(&doc);
+        assert_eq!(
+            doc.matches(r#"<text class="label" data-box=""#).count(),
+            sc.labels.len()
+        );
+        let boxed = sc.labels.iter().filter(|l| l.boxed).count();
+        assert_eq!(doc.matches(r#"class="label-box""#).count(), boxed);
+        assert_eq!(doc.matches(r#"class="depot-pointer""#).count(), 1);
+        assert!(
+            doc.contains(r#"<g class="depots"></g>"#),
+            "no depot drawn in place"
+        );
+        assert!(doc.contains(">depot 9."), "the arrow's distance");
     }
 
     #[test]
