@@ -74,7 +74,7 @@ def main():
         with conn.cursor() as cur:
             # A stage view, for one agent-day.
             cur.execute(
-                "SELECT CustNo, StopNo FROM route_stops WHERE AgentID = ? AND RouteDate = CAST(? AS DATE) ORDER BY StopNo",
+                "SELECT CustNo, stop_no FROM route_stops WHERE AgentID = ? AND RouteDate = CAST(? AS DATE) ORDER BY stop_no",
                 (agent, date),
             )
             stops = cur.fetchall()

@@ -12,7 +12,10 @@ fn python() -> PathBuf {
         return p.into();
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/env.sh");
-    let out = Command::new("bash").arg(script).output().expect("bash runs tests/python/env.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .output()
+        .expect("bash runs tests/python/env.sh");
     assert!(
         out.status.success(),
         "tests/python/env.sh could not make the Python environment (python3 with venv and PyPI access): {}",
@@ -34,11 +37,23 @@ fn a_python_notebook_lists_queries_binds_and_fetches_over_tls_and_writes_are_ref
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/flight_sql_client.py");
     let out = Command::new(python())
         .arg(script)
-        .args([&server.url, USER, PASSWORD, f.cert.to_str().unwrap(), "D001-A02", "2026-12-01", &f.run_id])
+        .args([
+            &server.url,
+            USER,
+            PASSWORD,
+            f.cert.to_str().unwrap(),
+            "D001-A02",
+            "2026-12-01",
+            &f.run_id,
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "the Python client failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "the Python client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
 
     // What the client saw equals what the catalog holds.
@@ -50,11 +65,27 @@ fn a_python_notebook_lists_queries_binds_and_fetches_over_tls_and_writes_are_ref
             arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(batches[0].column(0)).value(0)
         })
     };
-    let stops = count("SELECT COUNT(*) FROM route_stops WHERE AgentID = 'D001-A02' AND RouteDate = DATE '2026-12-01'");
+    let stops = count(
+        "SELECT COUNT(*) FROM route_stops WHERE AgentID = 'D001-A02' AND RouteDate = DATE '2026-12-01'",
+    );
     assert_eq!(summary["route_stops"], stops);
-    assert_eq!(summary["big_rows"], 8 * count("SELECT COUNT(*) FROM MonthlyRoutePlan_temp"));
+    assert_eq!(
+        summary["big_rows"],
+        8 * count("SELECT COUNT(*) FROM MonthlyRoutePlan_temp")
+    );
     assert!(summary["big_batches"].as_u64().unwrap() > 1);
     assert_eq!(summary["writes_refused"], 5);
-    assert!(summary["wrong_password"].as_str().unwrap().contains("wrong user or password") || summary["wrong_password"].as_str().unwrap().contains("Unauthenticated"));
-    server.wait_for_event(|e| e["fields"]["message"] == "query" && e["fields"]["prepared"] == true);
+    assert!(
+        summary["wrong_password"]
+            .as_str()
+            .unwrap()
+            .contains("wrong user or password")
+            || summary["wrong_password"]
+                .as_str()
+                .unwrap()
+                .contains("Unauthenticated")
+    );
+    rt.block_on(
+        server.wait_for_event(|e| e["fields"]["message"] == "query" && e["fields"]["prepared"] == true),
+    );
 }

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
+use arrow_flight::error::FlightError;
 use arrow_flight::sql::client::FlightSqlServiceClient;
 use futures::TryStreamExt;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
@@ -42,13 +43,30 @@ pub fn fixture() -> &'static Fixture {
         assert!(status.success());
         let run_id = std::fs::read_dir(&snapshots)
             .unwrap()
-            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("run_id=").map(str::to_string))
+            .filter_map(|e| {
+                e.ok()?
+                    .file_name()
+                    .to_str()?
+                    .strip_prefix("run_id=")
+                    .map(str::to_string)
+            })
             .next()
             .unwrap();
         let config = dir.join("routeflow.toml");
-        std::fs::write(&config, format!("[serve]\nuser = [\"{USER}:{}\"]\n", hash(PASSWORD))).unwrap();
+        std::fs::write(
+            &config,
+            format!("[serve]\nuser = [\"{USER}:{}\"]\n", hash(PASSWORD)),
+        )
+        .unwrap();
         let (cert, key) = self_signed(&dir);
-        Fixture { dir, snapshots, run_id, config, cert, key }
+        Fixture {
+            dir,
+            snapshots,
+            run_id,
+            config,
+            cert,
+            key,
+        }
     })
 }
 
@@ -71,7 +89,17 @@ pub fn hash(password: &str) -> String {
 fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
     let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
     let status = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+        ])
         .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout"])
         .arg(&key)
         .arg("-out")
@@ -109,15 +137,20 @@ impl Server {
             .collect()
     }
 
-    /// Waits (up to 30 s) for a log event matching `pred`.
-    pub fn wait_for_event(&self, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    /// Waits (up to 30 s) for a log event matching `pred`; async, so the client's connection keeps
+    /// running meanwhile (a cancelled stream's reset must reach the server).
+    pub async fn wait_for_event(&self, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
         let start = Instant::now();
         loop {
             if let Some(e) = self.log_events().into_iter().find(|e| pred(e)) {
                 return e;
             }
-            assert!(start.elapsed() < Duration::from_secs(30), "no such log event: {:?}", self.log_events());
-            std::thread::sleep(Duration::from_millis(50));
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "no such log event: {:?}",
+                self.log_events()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -138,11 +171,16 @@ impl Server {
     }
 
     pub async fn channel(&self) -> Channel {
-        let url = self.url.replace("grpc+tls://", "https://").replace("grpc://", "http://");
+        let url = self
+            .url
+            .replace("grpc+tls://", "https://")
+            .replace("grpc://", "http://");
         let mut endpoint = Channel::from_shared(url).unwrap();
         if self.url.starts_with("grpc+tls") {
             let ca = std::fs::read(&fixture().cert).unwrap();
-            let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca)).domain_name("localhost");
+            let tls = ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(ca))
+                .domain_name("localhost");
             endpoint = endpoint.tls_config(tls).unwrap();
         }
         endpoint.connect().await.unwrap()
@@ -152,7 +190,11 @@ impl Server {
 /// Starts `routeflow serve` on the fixtures, any free port, JSON logs to a file, with `extra` options.
 pub fn start(extra: &[&str]) -> Server {
     let f = fixture();
-    let log = tempfile::NamedTempFile::new_in(&f.dir).unwrap().into_temp_path().keep().unwrap();
+    let log = tempfile::NamedTempFile::new_in(&f.dir)
+        .unwrap()
+        .into_temp_path()
+        .keep()
+        .unwrap();
     let mut child = routeflow()
         .arg("--config")
         .arg(&f.config)
@@ -166,7 +208,9 @@ pub fn start(extra: &[&str]) -> Server {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let url = line
         .trim()
         .strip_prefix("listening on ")
@@ -180,12 +224,12 @@ pub fn start(extra: &[&str]) -> Server {
 pub async fn query(
     client: &mut FlightSqlServiceClient<Channel>,
     sql: &str,
-) -> Result<Vec<RecordBatch>, arrow::error::ArrowError> {
+) -> Result<Vec<RecordBatch>, FlightError> {
     let info = client.execute(sql.to_string(), None).await?;
     let mut batches = vec![];
     for endpoint in info.endpoint {
         let stream = client.do_get(endpoint.ticket.unwrap()).await?;
-        batches.extend(stream.try_collect::<Vec<_>>().await.map_err(|e| arrow::error::ArrowError::ExternalError(Box::new(e)))?);
+        batches.extend(stream.try_collect::<Vec<_>>().await?);
     }
     Ok(batches)
 }
