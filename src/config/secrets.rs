@@ -17,10 +17,27 @@ pub fn redact(name: &str, value: &str) -> String {
         return masked;
     }
     let name = name.to_ascii_lowercase();
+    // `serve --user NAME:HASH`: the user name is worth seeing, the password hash is not.
+    if name == "user"
+        && let Some((user, _)) = value.split_once(':')
+    {
+        return format!("{user}:***");
+    }
     let sensitive = CONNECTION_OPTIONS.contains(&name.as_str())
         || name.split(['-', '_']).any(|w| SENSITIVE_WORDS.contains(&w));
     if !value.is_empty() && sensitive {
         return "***".to_string();
     }
     value.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_users_password_hash_is_hidden_but_not_the_user() {
+        assert_eq!(
+            super::redact("user", "ana:$argon2id$v=19$m=19456,t=2,p=1$abc$def"),
+            "ana:***"
+        );
+    }
 }
