@@ -125,13 +125,17 @@ pub async fn tables(ctx: &SessionContext, query: CommandGetTables) -> Result<DoG
     Ok(one_batch(builder.schema(), builder.build()))
 }
 
-/// `GetTableTypes`: one `table_type` column.
-pub fn table_types() -> Result<DoGetStream, Status> {
-    let schema = Arc::new(arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new(
+/// The schema of `GetTableTypes`: one `table_type` column.
+pub fn table_types_schema() -> SchemaRef {
+    Arc::new(arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new(
         "table_type",
         arrow::datatypes::DataType::Utf8,
         false,
-    )]));
+    )]))
+}
+
+pub fn table_types() -> Result<DoGetStream, Status> {
+    let schema = table_types_schema();
     let column: arrow::array::ArrayRef = Arc::new(arrow::array::StringArray::from(TABLE_TYPES.to_vec()));
     let batch = RecordBatch::try_new(Arc::clone(&schema), vec![column]).map_err(FlightError::from);
     Ok(one_batch(schema, batch))

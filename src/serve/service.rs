@@ -76,6 +76,21 @@ impl RouteflowFlightSql {
             .with_descriptor(descriptor))
     }
 
+    /// The `FlightInfo` of a metadata command: its result schema, and a ticket that is the command.
+    async fn metadata_info(
+        &self,
+        request: Request<FlightDescriptor>,
+        schema: &arrow::datatypes::Schema,
+        command: arrow_flight::sql::Any,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.user(&request).await?;
+        Ok(Response::new(Self::info(
+            schema,
+            command.encode_to_vec(),
+            request.into_inner(),
+        )?))
+    }
+
     /// The statement behind a prepared handle, planned with its bound parameters.
     async fn plan_prepared(
         &self,
@@ -254,13 +269,8 @@ impl FlightSqlService for RouteflowFlightSql {
         query: CommandGetCatalogs,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.user(&request).await?;
-        let schema = query.into_builder().schema();
-        Ok(Response::new(Self::info(
-            &schema,
-            query.as_any().encode_to_vec(),
-            request.into_inner(),
-        )?))
+        self.metadata_info(request, &query.into_builder().schema(), query.as_any())
+            .await
     }
 
     async fn do_get_catalogs(
@@ -277,13 +287,8 @@ impl FlightSqlService for RouteflowFlightSql {
         query: CommandGetDbSchemas,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.user(&request).await?;
-        let schema = query.clone().into_builder().schema();
-        Ok(Response::new(Self::info(
-            &schema,
-            query.as_any().encode_to_vec(),
-            request.into_inner(),
-        )?))
+        self.metadata_info(request, &query.clone().into_builder().schema(), query.as_any())
+            .await
     }
 
     async fn do_get_schemas(
@@ -300,13 +305,8 @@ impl FlightSqlService for RouteflowFlightSql {
         query: CommandGetTables,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.user(&request).await?;
-        let schema = query.clone().into_builder().schema();
-        Ok(Response::new(Self::info(
-            &schema,
-            query.as_any().encode_to_vec(),
-            request.into_inner(),
-        )?))
+        self.metadata_info(request, &query.clone().into_builder().schema(), query.as_any())
+            .await
     }
 
     async fn do_get_tables(
@@ -323,17 +323,8 @@ impl FlightSqlService for RouteflowFlightSql {
         query: CommandGetTableTypes,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.user(&request).await?;
-        let schema = arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new(
-            "table_type",
-            arrow::datatypes::DataType::Utf8,
-            false,
-        )]);
-        Ok(Response::new(Self::info(
-            &schema,
-            query.as_any().encode_to_vec(),
-            request.into_inner(),
-        )?))
+        self.metadata_info(request, &metadata::table_types_schema(), query.as_any())
+            .await
     }
 
     async fn do_get_table_types(
@@ -350,13 +341,12 @@ impl FlightSqlService for RouteflowFlightSql {
         query: CommandGetSqlInfo,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.user(&request).await?;
-        let schema = query.clone().into_builder(&metadata::SQL_INFO).schema();
-        Ok(Response::new(Self::info(
-            &schema,
-            query.as_any().encode_to_vec(),
-            request.into_inner(),
-        )?))
+        self.metadata_info(
+            request,
+            &query.clone().into_builder(&metadata::SQL_INFO).schema(),
+            query.as_any(),
+        )
+        .await
     }
 
     async fn do_get_sql_info(

@@ -10,7 +10,7 @@ use crate::support::routeflow;
 mod browser;
 mod pixels;
 
-fn succeed(cmd: &mut Command) {
+pub(crate) fn succeed(cmd: &mut Command) {
     let output = cmd.output().unwrap();
     assert!(
         output.status.success(),
@@ -20,7 +20,7 @@ fn succeed(cmd: &mut Command) {
 }
 
 /// Runs the fixtures into `<dir>/out` and returns it.
-fn fixture_run(dir: &Path) -> PathBuf {
+pub(crate) fn fixture_run(dir: &Path) -> PathBuf {
     let out = dir.join("out");
     succeed(
         routeflow()

@@ -4,13 +4,14 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, StringArray};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+use crate::map::{fixture_run, succeed};
 use crate::support::routeflow;
 
 const ROUTE: [&str; 6] = [
@@ -25,26 +26,6 @@ const ROUTE: [&str; 6] = [
 const MAP_BG: [u8; 3] = [0xf6, 0xf8, 0xfa];
 const CUSTOMER: [u8; 3] = [0x1f, 0x77, 0xb4];
 const DEPOT: [u8; 3] = [0x22, 0x22, 0x22];
-
-fn succeed(cmd: &mut std::process::Command) {
-    let output = cmd.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// Runs the fixtures into `<dir>/out` and returns it.
-fn fixture_run(dir: &Path) -> PathBuf {
-    let out = dir.join("out");
-    succeed(
-        routeflow()
-            .args(["-q", "run", "--no-snapshot", "--output"])
-            .arg(&out),
-    );
-    out
-}
 
 /// Draws the fixture route from `out` into `file` at `w` x `h` and returns the file's bytes.
 fn draw(out: &Path, file: &Path, w: u32, h: u32) -> Vec<u8> {

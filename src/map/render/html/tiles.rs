@@ -77,20 +77,10 @@ impl Tiles {
     }
 }
 
-/// Escapes the five characters that are markup in HTML text and attributes.
+/// Escapes the five characters that are markup in HTML text and attributes (the SVG writer's escape:
+/// `&apos;` is HTML5 too, and control characters become U+FFFD either way).
 pub(crate) fn escape_html(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
+    super::super::svg::xml_escape(s)
 }
 
 #[cfg(test)]
@@ -153,7 +143,7 @@ mod tests {
         let tiles = Tiles::new(t, "<img src=x onerror=alert(1)> & 'A' \"B\"").unwrap();
         assert_eq!(
             tiles.attribution_html(),
-            "&lt;img src=x onerror=alert(1)&gt; &amp; &#39;A&#39; &quot;B&quot;"
+            "&lt;img src=x onerror=alert(1)&gt; &amp; &apos;A&apos; &quot;B&quot;"
         );
     }
 }
