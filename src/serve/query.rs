@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
+use arrow::compute::BatchCoalescer;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::error::FlightError;
@@ -233,37 +234,53 @@ pub fn execute(df: DataFrame, log: QueryLog, limits: &Limits) -> Result<DoGetStr
     Ok(Box::pin(flight))
 }
 
-/// Pulls batches from the plan into the channel until the end, an error, or the client leaving.
+/// Rows per batch sent to clients: some plans (a cross join, a LIMIT) emit batches of a few rows, and
+/// a million tiny Flight messages cost a client far more than the rows themselves.
+const CLIENT_BATCH_ROWS: usize = 8192;
+
+/// Pulls batches from the plan into the channel, coalesced to [`CLIENT_BATCH_ROWS`], until the end, an
+/// error, or the client leaving.
 async fn produce(
     df: DataFrame,
     tx: &mpsc::Sender<Result<RecordBatch, FlightError>>,
     rows: &mut u64,
 ) -> Outcome {
+    let fail = |e: &DataFusionError| execution_error(e);
     let mut stream = match df.execute_stream().await {
         Ok(s) => s,
         Err(e) => {
-            let _ = tx.send(Err(execution_error(&e))).await;
+            let _ = tx.send(Err(fail(&e))).await;
             return Outcome::Failed;
         }
     };
+    let mut coalescer = BatchCoalescer::new(stream.schema(), CLIENT_BATCH_ROWS);
     loop {
         let next = tokio::select! {
             next = stream.next() => next,
             _ = tx.closed() => return Outcome::Cancelled,
         };
-        match next {
-            None => return Outcome::Finished,
-            Some(Ok(batch)) => {
-                let n = batch.num_rows() as u64;
-                if tx.send(Ok(batch)).await.is_err() {
-                    return Outcome::Cancelled;
-                }
-                *rows += n;
-            }
+        let done = next.is_none();
+        let pushed = match next {
+            None => coalescer.finish_buffered_batch(),
+            Some(Ok(batch)) => coalescer.push_batch(batch),
             Some(Err(e)) => {
-                let _ = tx.send(Err(execution_error(&e))).await;
+                let _ = tx.send(Err(fail(&e))).await;
                 return Outcome::Failed;
             }
+        };
+        if let Err(e) = pushed {
+            let _ = tx.send(Err(FlightError::Arrow(e))).await;
+            return Outcome::Failed;
+        }
+        while let Some(batch) = coalescer.next_completed_batch() {
+            let n = batch.num_rows() as u64;
+            if tx.send(Ok(batch)).await.is_err() {
+                return Outcome::Cancelled;
+            }
+            *rows += n;
+        }
+        if done {
+            return Outcome::Finished;
         }
     }
 }

@@ -399,3 +399,17 @@ async fn two_million_rows_stream_with_bounded_server_memory() {
         "the server's peak memory grew by {grown_mb} MB for a 500 MB result"
     );
 }
+
+/// A plan that emits tiny batches (a cross join gives a few rows each) still reaches the client in
+/// full-size batches: a million two-row Flight messages would cost more than the rows.
+#[tokio::test]
+async fn small_batches_of_a_plan_reach_the_client_coalesced() {
+    let server = start(&[]);
+    let mut client = server.client(true).await;
+    let sql = "SELECT p.CustNo, r.value FROM MonthlyRoutePlan_temp AS p CROSS JOIN range(8) AS r";
+    let batches = query(&mut client, sql).await.unwrap();
+    let total = rows(&batches);
+    assert!(total > 2 * 8192, "{total}");
+    let sizes: Vec<usize> = batches.iter().map(RecordBatch::num_rows).filter(|&n| n > 0).collect();
+    assert!(sizes[..sizes.len() - 1].iter().all(|&n| n == 8192), "{sizes:?}");
+}
