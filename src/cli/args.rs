@@ -146,6 +146,40 @@ pub struct SnapshotDirArg {
     pub dir: String,
 }
 
+/// What the analysts' catalog holds, for `sql` and `serve` alike: the input, the plan options and
+/// the snapshots.
+#[derive(Args, Debug, Clone)]
+pub struct CatalogArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Also query this snapshot's tables (`latest`: the last finished run, when the catalog is
+    /// built), as snapshot_input.<Table> and snapshot_output.<Table>. Any run is also reachable by
+    /// name: "snapshot_output@<RUN_ID>".<Table>; routeflow.snapshots lists them.
+    #[arg(long, value_name = "RUN_ID")]
+    pub snapshot: Option<String>,
+    #[command(flatten)]
+    pub snapshot_dir: SnapshotDirArg,
+}
+
+impl CatalogArgs {
+    pub fn config(&self) -> routeflow::sql::CatalogConfig {
+        routeflow::sql::CatalogConfig {
+            input: self.input.input.clone(),
+            filters: self.input.filters(),
+            concurrency: concurrency(self.input.concurrency),
+            plan: self.plan.options(),
+            mssql: self.input.mssql.options(),
+            snapshot: self
+                .snapshot
+                .clone()
+                .map(|id| (self.snapshot_dir.dir.clone(), id)),
+            runs: Some(self.snapshot_dir.dir.clone()),
+        }
+    }
+}
+
 /// Parallel partitions: as asked, or one per core.
 pub fn concurrency(n: Option<usize>) -> usize {
     n.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))

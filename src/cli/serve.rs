@@ -8,24 +8,14 @@ use std::time::Duration;
 
 use clap::Args;
 use routeflow::serve::{self, ServeConfig, Users};
-use routeflow::sql::CatalogConfig;
 use tracing::info;
 
-use super::args::{InputArgs, PlanArgs, SnapshotDirArg, concurrency};
+use super::args::CatalogArgs;
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     #[command(flatten)]
-    input: InputArgs,
-    #[command(flatten)]
-    plan: PlanArgs,
-    /// The run whose tables appear as snapshot_input.<Table> and snapshot_output.<Table> (`latest`:
-    /// the last finished run, as of the start). Every run is also reachable as
-    /// "snapshot_output@<RUN_ID>".<Table>; routeflow.snapshots lists them.
-    #[arg(long, value_name = "RUN_ID")]
-    snapshot: Option<String>,
-    #[command(flatten)]
-    snapshot_dir: SnapshotDirArg,
+    catalog: CatalogArgs,
     /// Address to listen on. Anything but loopback exposes the data to the network: use TLS and users.
     #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
     bind: IpAddr,
@@ -65,18 +55,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let tls = args.tls_cert.clone().zip(args.tls_key.clone());
     let scheme = if tls.is_some() { "grpc+tls" } else { "grpc" };
     let config = ServeConfig {
-        catalog: CatalogConfig {
-            input: args.input.input.clone(),
-            filters: args.input.filters(),
-            concurrency: concurrency(args.input.concurrency),
-            plan: args.plan.options(),
-            mssql: args.input.mssql.options(),
-            snapshot: args
-                .snapshot
-                .clone()
-                .map(|id| (args.snapshot_dir.dir.clone(), id)),
-            runs: Some(args.snapshot_dir.dir.clone()),
-        },
+        catalog: args.catalog.config(),
         bind: SocketAddr::new(args.bind, args.port),
         tls,
         users,

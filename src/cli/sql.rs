@@ -3,26 +3,17 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use routeflow::sql::{self, CatalogConfig, Format};
+use routeflow::sql::{self, Format};
 use tracing::info;
 
-use super::args::{InputArgs, PlanArgs, SnapshotDirArg, concurrency};
+use super::args::CatalogArgs;
 
 #[derive(Args, Debug)]
 pub struct SqlArgs {
     /// The query; without one, an interactive shell starts.
     query: Option<String>,
     #[command(flatten)]
-    input: InputArgs,
-    #[command(flatten)]
-    plan: PlanArgs,
-    /// Also query this snapshot's tables (`latest`: the last finished run), as
-    /// snapshot_input.<Table> and snapshot_output.<Table>. Any run is also reachable by name:
-    /// "snapshot_output@<RUN_ID>".<Table>; routeflow.snapshots lists them.
-    #[arg(long, value_name = "RUN_ID")]
-    snapshot: Option<String>,
-    #[command(flatten)]
-    snapshot_dir: SnapshotDirArg,
+    catalog: CatalogArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -33,19 +24,7 @@ pub struct SqlArgs {
 
 /// Builds the catalog, then runs the query or the shell.
 pub async fn sql(args: SqlArgs) -> anyhow::Result<()> {
-    let config = CatalogConfig {
-        input: args.input.input.clone(),
-        filters: args.input.filters(),
-        concurrency: concurrency(args.input.concurrency),
-        plan: args.plan.options(),
-        mssql: args.input.mssql.options(),
-        snapshot: args
-            .snapshot
-            .clone()
-            .map(|id| (args.snapshot_dir.dir.clone(), id)),
-        runs: Some(args.snapshot_dir.dir.clone()),
-    };
-    let ctx = sql::catalog(&config).await?;
+    let ctx = sql::catalog(&args.catalog.config()).await?;
     match &args.query {
         Some(query) => {
             let rows = sql::execute(&ctx, query, args.format, args.out.as_deref()).await?;
