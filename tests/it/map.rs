@@ -42,7 +42,7 @@ fn map(out: &Path, file: &Path, extra: &[&str]) {
 }
 
 /// A fixture route of 60 stops: 24 prospects added by the run, one stop without coordinates.
-const ROUTE: [&str; 6] = [
+pub(crate) const ROUTE: [&str; 6] = [
     "--distributor",
     "D001",
     "--agent",

@@ -11,17 +11,9 @@ use arrow::array::{ArrayRef, RecordBatch, StringArray};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::map::{fixture_run, succeed};
+use crate::map::{ROUTE, fixture_run, succeed};
 use crate::support::routeflow;
 
-const ROUTE: [&str; 6] = [
-    "--distributor",
-    "D001",
-    "--agent",
-    "D001-A02",
-    "--date",
-    "2026-12-01",
-];
 /// The map frame's background, a customer mark, and the depot arrow's fill (src/map/render/layout.rs).
 const MAP_BG: [u8; 3] = [0xf6, 0xf8, 0xfa];
 const CUSTOMER: [u8; 3] = [0x1f, 0x77, 0xb4];
