@@ -97,7 +97,6 @@ fn schema_names(ctx: &SessionContext) -> Vec<(String, String)> {
 
 /// Tables with their type and, when asked, their Arrow schema (the columns a browser shows).
 pub async fn tables(ctx: &SessionContext, query: CommandGetTables) -> Result<DoGetStream, Status> {
-    let types: Vec<String> = query.table_types.clone();
     let mut builder = query.into_builder();
     for (catalog, schema) in schema_names(ctx) {
         let Some(provider) = ctx.catalog(&catalog).and_then(|c| c.schema(&schema)) else {
@@ -113,10 +112,8 @@ pub async fn tables(ctx: &SessionContext, query: CommandGetTables) -> Result<DoG
             else {
                 continue;
             };
+            // The builder applies the command's filters (names and table types) when it builds.
             let kind = table_type_name(table.table_type());
-            if !types.is_empty() && !types.iter().any(|t| t == kind) {
-                continue;
-            }
             builder
                 .append(&catalog, &schema, &name, kind, table.schema().as_ref())
                 .map_err(|e| Status::internal(e.to_string()))?;

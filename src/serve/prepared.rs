@@ -48,27 +48,36 @@ impl PreparedStatements {
 
     /// The statement behind `handle`, if `user` owns it.
     pub fn get(&self, handle: &[u8], user: &str) -> Result<Prepared, Status> {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        self.with_owned(handle, user, |map| Ok(map[handle].clone()))
+    }
+
+    pub fn bind(&self, handle: &[u8], user: &str, params: Vec<ScalarValue>) -> Result<(), Status> {
+        self.with_owned(handle, user, |map| {
+            map.entry(handle.to_vec()).and_modify(|p| p.params = Some(params));
+            Ok(())
+        })
+    }
+
+    pub fn close(&self, handle: &[u8], user: &str) -> Result<(), Status> {
+        self.with_owned(handle, user, |map| {
+            map.remove(handle);
+            Ok(())
+        })
+    }
+
+    /// Runs `f` on the map, under one lock, once `handle` is known to be `user`'s.
+    fn with_owned<T>(
+        &self,
+        handle: &[u8],
+        user: &str,
+        f: impl FnOnce(&mut HashMap<Vec<u8>, Prepared>) -> Result<T, Status>,
+    ) -> Result<T, Status> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         match map.get(handle) {
-            Some(p) if p.user == user => Ok(p.clone()),
+            Some(p) if p.user == user => f(&mut map),
             _ => Err(Status::not_found(
                 "no such prepared statement (closed, or another user's)",
             )),
         }
-    }
-
-    pub fn bind(&self, handle: &[u8], user: &str, params: Vec<ScalarValue>) -> Result<(), Status> {
-        self.get(handle, user)?;
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(p) = map.get_mut(handle) {
-            p.params = Some(params);
-        }
-        Ok(())
-    }
-
-    pub fn close(&self, handle: &[u8], user: &str) -> Result<(), Status> {
-        self.get(handle, user)?;
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(handle);
-        Ok(())
     }
 }

@@ -131,6 +131,30 @@ async fn the_object_browser_sees_catalogs_schemas_tables_with_columns_and_table_
     let schema = arrow::ipc::convert::fb_to_schema(message.header_as_schema().unwrap());
     assert!(schema.field_with_name("stop_no").is_ok(), "{schema:?}");
 
+    let views_cmd = CommandGetTables {
+        catalog: None,
+        db_schema_filter_pattern: Some("public".into()),
+        table_name_filter_pattern: None,
+        table_types: vec!["VIEW".into()],
+        include_schema: false,
+    };
+    let ticket = collect(client.get_tables(views_cmd).await.unwrap());
+    let views = drain(&mut client, ticket).await;
+    let views = arrow::compute::concat_batches(&views[0].schema(), &views).unwrap();
+    let kinds: &StringArray = views.column_by_name("table_type").unwrap().as_string();
+    assert!(kinds.iter().all(|k| k == Some("VIEW")), "only views: {kinds:?}");
+    let names: Vec<&str> = views
+        .column_by_name("table_name")
+        .unwrap()
+        .as_string::<i32>()
+        .iter()
+        .flatten()
+        .collect();
+    assert!(
+        names.contains(&"route_summary") && !names.contains(&"MonthlyRoutePlan_temp"),
+        "{names:?}"
+    );
+
     let ticket = collect(client.get_table_types().await.unwrap());
     let types = text(&drain(&mut client, ticket).await);
     assert!(types.contains("TABLE") && types.contains("VIEW"), "{types}");
@@ -410,6 +434,10 @@ async fn small_batches_of_a_plan_reach_the_client_coalesced() {
     let batches = query(&mut client, sql).await.unwrap();
     let total = rows(&batches);
     assert!(total > 2 * 8192, "{total}");
-    let sizes: Vec<usize> = batches.iter().map(RecordBatch::num_rows).filter(|&n| n > 0).collect();
+    let sizes: Vec<usize> = batches
+        .iter()
+        .map(RecordBatch::num_rows)
+        .filter(|&n| n > 0)
+        .collect();
     assert!(sizes[..sizes.len() - 1].iter().all(|&n| n == 8192), "{sizes:?}");
 }
